@@ -1,0 +1,123 @@
+"""`ApiKey`, the resource a Pulumi program declares, and `ApiKeyArgs`, its inputs.
+
+Shaped like a generated Pulumi SDK: keyword arguments or an args object, snake_case in
+Python and camelCase in state. Imported by every program, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi.dynamic
+
+from .provider import ApiKeyProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# Kept in step with `spec.PROPS` (a test checks it): importing `spec` here would pull
+# pydantic into every program.
+_PYTHON_TO_WIRE = {
+    "coding_assistant": "codingAssistant",
+    "max_usage": "maxUsage",
+    "expires_in_days": "expiresInDays",
+    "organization_id": "organizationId",
+    "debug_mode": "debugMode",
+    "created_at": "createdAt",
+    "expires_at": "expiresAt",
+    "last_used_at": "lastUsedAt",
+}
+_WIRE_TO_PYTHON = {wire: python for python, wire in _PYTHON_TO_WIRE.items()}
+_OUTPUT_ONLY = (
+    "organization_id",
+    "debug_mode",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "key",
+)
+
+
+@dataclass
+class ApiKeyArgs:
+    """The inputs of an `ApiKey`. See the README's reference table for each property."""
+
+    name: pulumi.Input[str]
+    type: pulumi.Input[str] | None = None
+    coding_assistant: pulumi.Input[str] | None = None
+    models: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    max_usage: pulumi.Input[int] | None = None
+    expires_in_days: pulumi.Input[int] | None = None
+    email: pulumi.Input[str] | None = None
+    active: pulumi.Input[bool] | None = None
+
+
+class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
+    """An Edgee AI Gateway API key. Its secret, `key`, is always a Pulumi secret."""
+
+    name: pulumi.Output[str]
+    type: pulumi.Output[str]
+    coding_assistant: pulumi.Output[str | None]
+    models: pulumi.Output[list[str]]
+    max_usage: pulumi.Output[int | None]
+    expires_in_days: pulumi.Output[int | None]
+    email: pulumi.Output[str | None]
+    active: pulumi.Output[bool]
+    organization_id: pulumi.Output[str]
+    debug_mode: pulumi.Output[bool]
+    created_at: pulumi.Output[str]
+    expires_at: pulumi.Output[str | None]
+    last_used_at: pulumi.Output[str | None]
+    key: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: ApiKeyArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        name: pulumi.Input[str] | None = None,
+        type: pulumi.Input[str] | None = None,  # noqa: A002 - the API's own name
+        coding_assistant: pulumi.Input[str] | None = None,
+        models: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        max_usage: pulumi.Input[int] | None = None,
+        expires_in_days: pulumi.Input[int] | None = None,
+        email: pulumi.Input[str] | None = None,
+        active: pulumi.Input[bool] | None = None,
+    ) -> None:
+        keywords = {
+            "name": name,
+            "type": type,
+            "coding_assistant": coding_assistant,
+            "models": models,
+            "max_usage": max_usage,
+            "expires_in_days": expires_in_days,
+            "email": email,
+            "active": active,
+        }
+        if args is not None:
+            given = sorted(k for k, v in keywords.items() if v is not None)
+            if given:
+                raise TypeError(
+                    f"ApiKey {resource_name!r}: pass either `args` or keyword arguments, "
+                    f"not both (got args and {', '.join(given)})"
+                )
+            keywords = {f.name: getattr(args, f.name) for f in fields(args)}
+        if keywords["name"] is None:
+            raise TypeError(f"ApiKey {resource_name!r}: missing required argument `name`")
+        props: dict[str, Any] = {**keywords, **dict.fromkeys(_OUTPUT_ONLY)}
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
+        super().__init__(
+            ApiKeyProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(opts, secret_opts),
+        )
+
+    def translate_input_property(self, prop: str) -> str:
+        return _PYTHON_TO_WIRE.get(prop, prop)
+
+    def translate_output_property(self, prop: str) -> str:
+        return _WIRE_TO_PYTHON.get(prop, prop)

@@ -1,0 +1,371 @@
+"""Synchronous Console API client for Gateway API keys (contract: docs/console-api.md)."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+    UnsupportedOperationError,
+    scrub,
+)
+from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate
+from .retry import RetryPolicy, parse_retry_after
+
+try:
+    _VERSION = version("pulumi-edgee")
+except PackageNotFoundError:
+    _VERSION = "0.0.0"
+
+_DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Failures raised before any byte of the request could reach the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_ITEM_FIELDS = ("data", "items", "api_keys")
+_CURSOR_FIELDS = ("next_cursor", "cursor", "next")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _validation_detail(exc: pydantic.ValidationError) -> str:
+    # Locations and reasons only: pydantic's default text quotes the input, secret included.
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+
+
+def _field_errors(body: Any) -> dict[str, str]:
+    """Collect field errors from `errors` or `details`, as a list of objects or a mapping."""
+    found: dict[str, list[str]] = {}
+    for source in ("errors", "details"):
+        value = body.get(source)
+        if isinstance(value, list):
+            pairs = [(e.get("field"), e.get("message")) for e in value if isinstance(e, dict)]
+        elif isinstance(value, dict):
+            pairs = list(value.items())
+        else:
+            continue
+        for name, reasons in pairs:
+            for reason in reasons if isinstance(reasons, list) else [reasons]:
+                found.setdefault(str(name or "body"), []).append(str(reason or "invalid"))
+    return {name: "; ".join(reasons) for name, reasons in found.items()}
+
+
+class ConsoleClient:
+    """Gateway API key operations of one organization, safe to share between threads.
+
+    Reads, updates and deletes are retried on 429, 5xx and transport failures; a create
+    only when it certainly was not applied (see `create_api_key`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        organization_id: str,
+        token: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base_url = base_url.strip().rstrip("/")
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL:
+            raise ConfigurationError(f"Invalid Console API URL {base_url!r}") from None
+        if not url.host or url.scheme not in ("https", "http"):
+            raise ConfigurationError(f"Invalid Console API URL {base_url!r}: need https://host")
+        if url.scheme == "http" and not _is_loopback(url.host):
+            raise ConfigurationError(
+                f"Refusing plain-http Console API URL {base_url!r}: the token would travel "
+                "unencrypted; use https:// (http:// is allowed only for loopback hosts)"
+            )
+        token = token.strip()
+        if not token or not token.isascii() or not token.isprintable() or " " in token:
+            raise ConfigurationError("The Console API token is empty or not printable ASCII")
+        if not organization_id:
+            raise ConfigurationError("The organization id is empty")
+        self._base_url = base_url
+        self._organization_id = organization_id
+        self._token = token
+        self._keys_path = f"/v1/organizations/{quote(organization_id, safe='')}/api_keys"
+        self._retry = retry or RetryPolicy()
+        # None until the server proves whether it serves GET /api_keys/{id}.
+        self._get_one_served: bool | None = None
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": f"pulumi-edgee/{_VERSION}",
+                "Accept": "application/json",
+            },
+            timeout=timeout or _DEFAULT_TIMEOUT,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ConsoleClient(base_url={self._base_url!r}, organization_id={self._organization_id!r})"
+        )
+
+    def __enter__(self) -> ConsoleClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- operations ------------------------------------------------------------------
+
+    def create_api_key(self, body: ApiKeyCreate) -> ApiKeyObject:
+        """Create a key; the answer carries the secret `key`.
+
+        Raises `OutcomeUnknownError` when the request may have been applied without the
+        answer arriving (timeout after sending, dropped connection, 5xx, unreadable 2xx).
+        """
+        path = self._keys_path
+        response = self._request("POST", path, json=body.payload(), idempotent=False)
+        try:
+            return self._key_from(response, "POST", path)
+        except UnexpectedResponseError as exc:
+            raise OutcomeUnknownError("POST", path, exc) from exc
+
+    def list_api_keys(self, *, page_size: int = 100) -> list[ApiKeyObject]:
+        """Every key of the organization, following the cursor through all pages."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        path = self._keys_path
+        keys: dict[str, ApiKeyObject] = {}
+        seen: set[str] = set()
+        cursor: str | None = None
+        while True:
+            params = (
+                {"limit": page_size} if cursor is None else {"limit": page_size, "cursor": cursor}
+            )
+            items, cursor, has_more = self._page(
+                self._json(self._request("GET", path, params=params), "GET", path), path
+            )
+            for item in items:
+                keys.setdefault(item.id, item)
+            if cursor is None:
+                if has_more:
+                    # Stopping here would report the remaining keys as deleted.
+                    raise UnexpectedResponseError(
+                        "GET", path, "has_more is true but no cursor was given"
+                    )
+                return list(keys.values())
+            if has_more is False:
+                return list(keys.values())
+            if cursor in seen:
+                raise UnexpectedResponseError("GET", path, "the same page cursor came back twice")
+            seen.add(cursor)
+
+    def get_api_key(self, key_id: str) -> ApiKeyObject:
+        """Read one key (without its secret); `NotFoundError` when it does not exist.
+
+        Uses the undocumented `GET /api_keys/{id}` while the server serves it and the
+        list otherwise; a 404 before the route is proven is checked against the list,
+        since a server without the route answers 404 too.
+        """
+        path = self._key_path(key_id)
+        if self._get_one_served is not False:
+            try:
+                key = self._key_from(self._request("GET", path), "GET", path)
+            except UnsupportedOperationError:
+                self._set_get_one_served(False)
+            except NotFoundError:
+                if self._get_one_served:
+                    raise
+                listed = self._find_in_list(key_id)
+                if listed is None:
+                    raise
+                self._set_get_one_served(False)
+                return listed
+            else:
+                self._set_get_one_served(True)
+                return key
+        listed = self._find_in_list(key_id)
+        if listed is None:
+            raise NotFoundError(404, "GET", path, f"the organization's key list has no {key_id!r}")
+        return listed
+
+    def update_api_key(self, key_id: str, body: ApiKeyUpdate) -> ApiKeyObject:
+        path = self._key_path(key_id)
+        return self._key_from(self._request("POST", path, json=body.payload()), "POST", path)
+
+    def delete_api_key(self, key_id: str) -> None:
+        """Delete a key; `NotFoundError` when it is already gone (the caller decides)."""
+        self._request("DELETE", self._key_path(key_id))
+
+    def reveal_api_key(self, key_id: str) -> ApiKeyObject:
+        """Read one key with its secret `key`."""
+        path = f"{self._key_path(key_id)}/reveal"
+        return self._key_from(self._request("GET", path), "GET", path)
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _key_path(self, key_id: str) -> str:
+        if not key_id or key_id in (".", ".."):
+            raise ValueError(f"Invalid API key id {key_id!r}")
+        return f"{self._keys_path}/{quote(key_id, safe='')}"
+
+    def _set_get_one_served(self, served: bool) -> None:
+        with self._lock:
+            self._get_one_served = served
+
+    def _find_in_list(self, key_id: str) -> ApiKeyObject | None:
+        return next((key for key in self.list_api_keys() if key.id == key_id), None)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """Send with retries; a non-idempotent request is retried only if surely not applied."""
+        policy = self._retry
+        started = policy.clock()
+        attempt = 1
+        while True:
+            try:
+                return self._send(method, path, json, params)
+            except (RateLimitedError, ServerError, TransportError) as exc:
+                applied_maybe = isinstance(exc, ServerError) or (
+                    isinstance(exc, TransportError) and exc.may_have_been_sent
+                )
+                if applied_maybe and not idempotent:
+                    raise OutcomeUnknownError(method, path, exc) from exc
+                retry_after = None if isinstance(exc, TransportError) else exc.retry_after
+                wait = policy.delay(attempt, policy.clock() - started, retry_after)
+                if wait is None:
+                    raise
+                policy.sleep(wait)
+                attempt += 1
+
+    def _send(
+        self, method: str, path: str, json: dict[str, Any] | None, params: dict[str, Any] | None
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, json=json, params=params)
+        except httpx.TransportError as exc:
+            # Not chained: the httpx exception holds the request, Authorization header included.
+            raise TransportError(
+                method,
+                path,
+                may_have_been_sent=not isinstance(exc, _NOT_SENT),
+                detail=f"{type(exc).__name__} at {self._base_url}: {scrub(str(exc), self._token)}",
+            ) from None
+        if response.is_success:
+            return response
+        raise self._error(response, method, path)
+
+    def _error(self, response: httpx.Response, method: str, path: str) -> ApiError:
+        """The one place that turns an HTTP error status into a typed error."""
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if isinstance(body, dict):
+            message = body.get("message") or body.get("error") or ""
+            detail = scrub(str(message), self._token)
+        else:
+            detail = "" if str(body).lstrip().startswith("<") else scrub(str(body), self._token)
+        if status == 401:
+            return AuthenticationError(status, method, path, detail)
+        if status == 403:
+            return PermissionDeniedError(
+                status, method, path, detail, organization_id=self._organization_id
+            )
+        if status == 404:
+            return NotFoundError(status, method, path, detail)
+        if status in (400, 422):
+            fields = _field_errors(body) if isinstance(body, dict) else {}
+            return InvalidRequestError(
+                status,
+                method,
+                path,
+                detail,
+                field_errors={
+                    scrub(name, self._token): scrub(reason, self._token)
+                    for name, reason in fields.items()
+                },
+            )
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            return RateLimitedError(status, method, path, detail, retry_after=retry_after)
+        if status in (405, 501):
+            return UnsupportedOperationError(status, method, path, detail)
+        if status >= 500:
+            return ServerError(status, method, path, detail, retry_after=retry_after)
+        return ApiError(status, method, path, detail)
+
+    def _json(self, response: httpx.Response, method: str, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponseError(method, path, "the body is not JSON") from None
+
+    def _key_from(self, response: httpx.Response, method: str, path: str) -> ApiKeyObject:
+        try:
+            return ApiKeyObject.model_validate(self._json(response, method, path))
+        except pydantic.ValidationError as exc:
+            detail = f"not a key object ({_validation_detail(exc)})"
+            raise UnexpectedResponseError(method, path, detail) from None
+
+    def _page(self, body: Any, path: str) -> tuple[list[ApiKeyObject], str | None, bool | None]:
+        """Split a list answer into keys, next cursor and has_more, across tolerated shapes."""
+        raw: Any = body
+        cursor: Any = None
+        has_more: Any = None
+        if isinstance(body, dict):
+            raw = next((body[f] for f in _ITEM_FIELDS if isinstance(body.get(f), list)), None)
+            cursor = next((body[f] for f in _CURSOR_FIELDS if body.get(f) not in (None, "")), None)
+            has_more = body.get("has_more")
+        if not isinstance(raw, list):
+            raise UnexpectedResponseError("GET", path, "no list of keys in the answer")
+        try:
+            items = [ApiKeyObject.model_validate(item) for item in raw]
+        except pydantic.ValidationError as exc:
+            detail = f"not a key object ({_validation_detail(exc)})"
+            raise UnexpectedResponseError("GET", path, detail) from None
+        return (
+            items,
+            None if cursor is None else str(cursor),
+            has_more if isinstance(has_more, bool) else None,
+        )

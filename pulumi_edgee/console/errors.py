@@ -1,0 +1,208 @@
+"""Typed failures of the Console API client.
+
+The provider decides what to do from the class alone (retry, reconcile, report), so every
+HTTP or transport failure maps to exactly one class here. Messages are shown to people in
+`pulumi up` output and logs: they never carry the Console API token or a gateway key.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"), "Bearer ***"),
+    (re.compile(r"\bek_[A-Za-z0-9_-]+"), "ek_***"),
+)
+_MAX_DETAIL = 300
+
+
+def scrub(text: str, *secrets: str) -> str:
+    """Mask bearer tokens, gateway keys and the given secrets, and bound the length.
+
+    Server text is echoed into messages only through this, since a misbehaving server or
+    proxy could reflect the request's credentials back.
+    """
+    for secret in secrets:
+        if secret:
+            # Whole words only, so that a short secret does not mangle ordinary words.
+            text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", "***", text)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
+
+
+def _suffix(detail: str) -> str:
+    return f": {detail}" if detail else ""
+
+
+class ConsoleError(Exception):
+    """Base class of every error the Console API client raises."""
+
+
+class ConfigurationError(ConsoleError):
+    """The client was given settings it refuses to use (e.g. a plain-http remote URL)."""
+
+
+class UnexpectedResponseError(ConsoleError):
+    """A successful status whose body the client cannot read, or pagination that loops."""
+
+    def __init__(self, method: str, path: str, detail: str) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(
+            f"Unexpected answer from the Edgee Console API to {method} {path}: {detail}"
+        )
+
+
+class TransportError(ConsoleError):
+    """The exchange failed below HTTP (connection refused, timeout, dropped connection).
+
+    `may_have_been_sent` is False only when no connection could be opened, i.e. the
+    server cannot have acted on the request.
+    """
+
+    def __init__(self, method: str, path: str, *, may_have_been_sent: bool, detail: str) -> None:
+        self.method = method
+        self.path = path
+        self.may_have_been_sent = may_have_been_sent
+        super().__init__(
+            f"Could not complete {method} {path} with the Edgee Console API{_suffix(detail)}"
+        )
+
+
+class OutcomeUnknownError(ConsoleError):
+    """A create may or may not have been applied; the caller must reconcile by listing.
+
+    Raised instead of retrying because a create has no idempotency key: a blind retry
+    could leave a second, orphaned gateway key.
+    """
+
+    def __init__(self, method: str, path: str, cause: ConsoleError) -> None:
+        self.method = method
+        self.path = path
+        self.cause = cause
+        super().__init__(
+            f"The outcome of {method} {path} is unknown (the key may or may not have been "
+            f"created; list the keys to find out). Cause: {cause}"
+        )
+
+
+class ApiError(ConsoleError):
+    """The Console API answered with an HTTP error status."""
+
+    def __init__(self, status: int, method: str, path: str, detail: str = "") -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.detail = detail
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        return f"{self.method} {self.path} failed with HTTP {self.status}{_suffix(self.detail)}"
+
+
+class AuthenticationError(ApiError):
+    """401: the token is missing, wrong or expired."""
+
+    def _describe(self) -> str:
+        return (
+            f"The Edgee Console API rejected the API token (HTTP {self.status} on "
+            f"{self.method} {self.path}{_suffix(self.detail)}). Set a valid Console API token "
+            "with `pulumi config set --secret edgee:apiToken <token>` or the environment "
+            "variable EDGEE_CONSOLE_API_TOKEN."
+        )
+
+
+class PermissionDeniedError(ApiError):
+    """403: the token is valid but may not do this in this organization."""
+
+    def __init__(
+        self, status: int, method: str, path: str, detail: str = "", *, organization_id: str
+    ) -> None:
+        self.organization_id = organization_id
+        super().__init__(status, method, path, detail)
+
+    def _describe(self) -> str:
+        return (
+            f"The Console API token lacks permission for organization {self.organization_id!r} "
+            f"(HTTP {self.status} on {self.method} {self.path}{_suffix(self.detail)}). Check "
+            "that `edgee:organizationId` / EDGEE_ORGANIZATION_ID names the token's "
+            "organization and that the token may manage API keys."
+        )
+
+
+class NotFoundError(ApiError):
+    """404: the key (or path) does not exist; for a delete the provider counts it as done."""
+
+    def _describe(self) -> str:
+        return f"Not found: {self.method} {self.path} (HTTP {self.status}){_suffix(self.detail)}"
+
+
+class UnsupportedOperationError(ApiError):
+    """405/501: the server does not serve this method on this path.
+
+    Kept apart from `ServerError` because it is permanent: retrying cannot help, and
+    `get_api_key` uses it to fall back to the list.
+    """
+
+
+class InvalidRequestError(ApiError):
+    """400/422: the body or query failed validation; `field_errors` maps field to reason."""
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str = "",
+        *,
+        field_errors: dict[str, str] | None = None,
+    ) -> None:
+        self.field_errors = dict(field_errors or {})
+        super().__init__(status, method, path, detail)
+
+    def _describe(self) -> str:
+        fields = "; ".join(f"{name}: {reason}" for name, reason in self.field_errors.items())
+        parts = [part for part in (self.detail, fields) if part]
+        return (
+            f"The Edgee Console API rejected {self.method} {self.path} as invalid "
+            f"(HTTP {self.status}){_suffix(' - '.join(parts))}"
+        )
+
+
+class RateLimitedError(ApiError):
+    """429: too many requests; `retry_after` is the server's requested wait in seconds."""
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str = "",
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(status, method, path, detail)
+
+    def _describe(self) -> str:
+        wait = "" if self.retry_after is None else f", retry after {self.retry_after:g}s"
+        where = f"{self.method} {self.path} (HTTP {self.status}{wait})"
+        return f"Rate limited on {where}{_suffix(self.detail)}"
+
+
+class ServerError(ApiError):
+    """5xx (except 501): a server-side failure, possibly transient."""
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str = "",
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(status, method, path, detail)

@@ -1,0 +1,227 @@
+"""Serve a ConsoleApp over a real loopback socket with the standard library.
+
+Why `http.server` and not an ASGI/WSGI framework: the tests need a connection that is
+closed mid-request without a byte of answer (a lost response), and ASGI/WSGI servers
+always answer something once the application has the request. Owning the socket makes
+that a `shutdown()` call. The server speaks HTTP/1.1 with keep-alive, always sends
+Content-Length, and binds loopback addresses only, since the admin API has no token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import socket
+import socketserver
+import threading
+from contextlib import suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from .app import ConsoleApp, DropConnection, HttpRequest, HttpResponse, error_response
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+_POLL_INTERVAL = 0.05
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+
+def loopback_address(host: str) -> str:
+    """The address to bind for `host`; refuses anything that is not loopback."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None or not address.is_loopback:
+        raise ValueError(f"refusing to bind {host!r}: the emulator binds loopback addresses only")
+    return str(address)
+
+
+class _BodyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, hands it to the app, writes the answer or drops the socket."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "pulumi-edgee-emulator"
+    sys_version = ""
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    timeout = 300  # an idle keep-alive connection ends its thread eventually
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default one-line-per-request stderr log."""
+
+    def _dispatch(self) -> None:
+        server = self.server
+        assert isinstance(server, _HttpServer)
+        try:
+            body = self._read_body()
+        except _BodyError as exc:
+            self._write(error_response(exc.status, str(exc)), close=True)
+            return
+        request = HttpRequest.from_target(self.command, self.path, self.headers.items(), body)
+        try:
+            response = server.app.handle(request)
+        except DropConnection:
+            self.close_connection = True
+            with suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._write(response)
+
+    def _read_body(self) -> bytes:
+        if "Transfer-Encoding" in self.headers:
+            raise _BodyError(411, "Send the body with a Content-Length, not chunked.")
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            return b""
+        digits = length_text.strip()
+        if _DIGITS_RE.fullmatch(digits) is None:
+            raise _BodyError(400, "The Content-Length header is not a number.")
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > 9 or int(significant) > MAX_BODY_BYTES:
+            raise _BodyError(413, f"The body exceeds {MAX_BODY_BYTES} bytes.")
+        return self.rfile.read(int(significant))
+
+    def _write(self, response: HttpResponse, *, close: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """Tracks open connections so that `stop()` also ends idle keep-alive ones."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: ConsoleApp) -> None:
+        self.app = app
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), slow in sandboxes.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer is normal here; keep stderr quiet.
+        logger.debug("connection from %s failed", client_address, exc_info=True)
+
+
+class _HttpServer6(_HttpServer):
+    address_family = socket.AF_INET6
+
+
+class EmulatorServer:
+    """The app on a loopback port; `port=0` picks a free one (bound at construction)."""
+
+    def __init__(self, app: ConsoleApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        address = loopback_address(host)
+        server_class = _HttpServer6 if ":" in address else _HttpServer
+        self._httpd = server_class((address, port), app)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    @property
+    def host(self) -> str:
+        """The bound address."""
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:43121`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        """Serve in a background daemon thread."""
+        with self._lock:
+            if self._thread is not None or self._stopped.is_set():
+                raise RuntimeError("the emulator server can be started once")
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": _POLL_INTERVAL},
+                name=f"edgee-emulator-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, end open connections and release the port; idempotent."""
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            if self._thread is not None:
+                self._httpd.shutdown()
+                self._thread.join()
+            self._httpd.close_connections()
+            self._httpd.server_close()
+            self._stopped.set()
+
+    def serve_forever(self) -> None:
+        """Serve until `stop()` is called from another thread or KeyboardInterrupt arrives."""
+        self.start()
+        try:
+            self._stopped.wait()
+        finally:
+            self.stop()
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

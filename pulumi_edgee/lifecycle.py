@@ -1,0 +1,240 @@
+"""The ApiKey lifecycle: what check, diff, create, read, update and delete do against the
+Console API, in terms of wire-named property dicts.
+
+`provider.py` adapts these functions to the engine; this module holds the decisions and
+is imported only when the provider first runs, keeping `import pulumi_edgee` light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
+from pulumi.output import contains_unknowns
+from pulumi.runtime.rpc import wrap_rpc_secret
+
+from .console import (
+    ApiKeyCreate,
+    ApiKeyObject,
+    ApiKeyUpdate,
+    ConsoleError,
+    NotFoundError,
+)
+from .session import Session
+from .spec import INPUT_PROPS, PROPS_BY_WIRE, ApiKeySpec, Change, Prop, validate
+
+PROVIDER_KEY = "__provider"
+
+
+class ApiKeyError(Exception):
+    """A lifecycle step that failed; the message says what and why, never a secret."""
+
+
+def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k in PROPS_BY_WIRE and k != PROVIDER_KEY}
+
+
+def check(news: Mapping[str, Any]) -> CheckResult:
+    """Validate the desired inputs; unknown values (preview) are judged once known."""
+    inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
+    unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
+    spec, failures = validate(_inputs_of(inputs), unknown)
+    if spec is not None:
+        inputs = spec.to_wire()
+    return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
+
+
+def _comparable(prop: Prop, value: Any) -> Any:
+    """The value as far as the key cares: defaults filled, models as a set, numbers whole."""
+    if value is None:
+        value = prop.default
+    if prop.wire == "models":
+        return frozenset(value or ())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop]:
+    """Input properties whose new value differs from the old one, or is not known yet."""
+    return [
+        prop
+        for prop in INPUT_PROPS
+        if contains_unknowns(news.get(prop.wire))
+        or _comparable(prop, olds.get(prop.wire)) != _comparable(prop, news.get(prop.wire))
+    ]
+
+
+def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
+    """Compare old outputs with new inputs; only input properties can cause a change."""
+    changed = changed_props(olds, news)
+    replaces = [p.wire for p in changed if p.change is Change.REPLACE]
+    return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _days_between(start: datetime, end: datetime | None) -> int | None:
+    if end is None:
+        return None
+    return round((end - start).total_seconds() / 86400)
+
+
+def outputs(
+    obj: ApiKeyObject,
+    *,
+    email: str | None,
+    expires_in_days: int | None,
+    key: str | None,
+) -> dict[str, Any]:
+    """Every output of the resource: the live key object plus the inputs it does not echo.
+
+    The engine hands `diff` the old outputs, so every input must be here too.
+    """
+    return {
+        "name": obj.name,
+        "type": obj.type,
+        "codingAssistant": obj.coding_assistant,
+        "models": list(obj.models),
+        "maxUsage": obj.max_usage,
+        "expiresInDays": expires_in_days,
+        "email": email,
+        "active": obj.active,
+        "organizationId": obj.organization_id,
+        "debugMode": obj.debug_mode,
+        "createdAt": _timestamp(obj.created_at),
+        "expiresAt": _timestamp(obj.expires_at),
+        "lastUsedAt": _timestamp(obj.last_used_at),
+        "key": wrap_rpc_secret(key) if key is not None else None,
+    }
+
+
+def _secret(obj: ApiKeyObject) -> str | None:
+    return obj.key.get_secret_value() if obj.key is not None else None
+
+
+def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
+    """Create the key; a key asked to start disabled is disabled before it is reported."""
+    spec = ApiKeySpec.model_validate(_inputs_of(props))
+    client = session.client
+    try:
+        created = client.create_api_key(
+            ApiKeyCreate(
+                name=spec.name,
+                type=spec.type,
+                coding_assistant=spec.coding_assistant,
+                models=list(spec.models) or None,
+                max_usage=spec.max_usage,
+                expires_in_days=spec.expires_in_days,
+                email=spec.email,
+            )
+        )
+    except ConsoleError as error:
+        raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
+    secret = _secret(created)
+    live = created
+    if not spec.active:
+        live = _disable_new_key(session, created)
+    return CreateResult(
+        created.id,
+        outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret),
+    )
+
+
+def _disable_new_key(session: Session, created: ApiKeyObject) -> ApiKeyObject:
+    """The create body has no `active`: disable the new key, or remove it rather than
+    leave a working key the stack does not know about."""
+    try:
+        return session.client.update_api_key(created.id, ApiKeyUpdate(active=False))
+    except ConsoleError as error:
+        reason = f"disabling new API key {created.id} failed: {error}"
+    try:
+        session.client.delete_api_key(created.id)
+    except NotFoundError:
+        pass
+    except ConsoleError as error:
+        raise ApiKeyError(
+            f"{reason}; removing it failed too ({error}): delete key {created.id} in the "
+            "Edgee Console, it is active and not managed by this stack"
+        ) from None
+    raise ApiKeyError(f"{reason}; the new key was removed, run the update again") from None
+
+
+def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
+    """Refresh from the live key; a key deleted out of band leaves the stack."""
+    client = session.client
+    try:
+        live = client.get_api_key(key_id)
+    except NotFoundError:
+        return ReadResult(None, {})
+    except ConsoleError as error:
+        raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
+    secret = _plain(props.get("key"))
+    if secret is None:
+        try:
+            secret = _secret(client.reveal_api_key(key_id))
+        except ConsoleError as error:
+            raise ApiKeyError(f"revealing API key {key_id} failed: {error}") from None
+    expires_in_days = props.get("expiresInDays")
+    if expires_in_days is None:
+        expires_in_days = _days_between(live.created_at, live.expires_at)
+    return ReadResult(
+        key_id,
+        outputs(
+            live,
+            email=props.get("email"),
+            expires_in_days=_whole(expires_in_days),
+            key=secret,
+        ),
+    )
+
+
+def update(
+    session: Session, key_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Apply the in-place changes and return the full outputs, keeping the secret."""
+    spec = ApiKeySpec.model_validate(_inputs_of(news))
+    changes = {
+        p.python: getattr(spec, p.python)
+        for p in changed_props(olds, news)
+        if p.change is Change.IN_PLACE
+    }
+    if "models" in changes:
+        changes["models"] = list(spec.models)
+    try:
+        live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+    except ConsoleError as error:
+        raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
+    return outputs(
+        live,
+        email=spec.email,
+        expires_in_days=spec.expires_in_days,
+        key=_plain(olds.get("key")),
+    )
+
+
+def delete(session: Session, key_id: str) -> None:
+    """Delete the key; one that is already gone is what was asked for."""
+    try:
+        session.client.delete_api_key(key_id)
+    except NotFoundError:
+        return
+    except ConsoleError as error:
+        raise ApiKeyError(f"deleting API key {key_id} failed: {error}") from None
+
+
+def _plain(value: Any) -> Any:
+    """Old outputs arrive unwrapped from the engine, but tolerate a wrapped secret."""
+    if isinstance(value, Mapping) and "value" in value:
+        return value["value"]
+    return value
+
+
+def _whole(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) else None

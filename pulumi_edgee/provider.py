@@ -1,0 +1,86 @@
+"""`ApiKeyProvider`: the dynamic provider the engine calls for every ApiKey.
+
+Its module path and class name are stored (pickled by reference) in every resource's
+state: moving or renaming them breaks refresh and destroy of existing stacks. The
+instance holds nothing: configuration lives in a per-process table, the HTTP client in
+`session`, and the decisions in `lifecycle`, imported on first call so that building a
+program stays light.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from pulumi.dynamic import (
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+if TYPE_CHECKING:
+    from .session import Session
+
+_CONFIG_KEYS = ("edgee:apiToken", "edgee:organizationId", "edgee:consoleUrl")
+
+# Stack config per provider instance of this process (the token never goes on `self`).
+_configs: weakref.WeakKeyDictionary[ApiKeyProvider, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_configs_lock = threading.Lock()
+
+
+class ApiKeyProvider(ResourceProvider):
+    """Maps the engine's calls for `edgee:ApiKey` onto the Edgee Console API."""
+
+    # The pickled provider holds no secret, so it need not be a secret in state.
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        config = {key: req.config.get(key) for key in _CONFIG_KEYS}
+        with _configs_lock:
+            _configs[self] = config
+
+    def _session(self) -> Session:
+        from .session import session_for
+        from .settings import resolve
+
+        with _configs_lock:
+            config = dict(_configs.get(self, {}))
+        return session_for(resolve(config))
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        from . import lifecycle
+
+        self._session()  # unusable credentials fail the preview, before any key is touched
+        return lifecycle.check(news)
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        from . import lifecycle
+
+        return lifecycle.diff(_olds, _news)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        from . import lifecycle
+
+        return lifecycle.create(self._session(), props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        from . import lifecycle
+
+        return lifecycle.read(self._session(), id_, props)
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        from . import lifecycle
+
+        return UpdateResult(lifecycle.update(self._session(), _id, _olds, _news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        from . import lifecycle
+
+        lifecycle.delete(self._session(), _id)

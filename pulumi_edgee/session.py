@@ -1,0 +1,41 @@
+"""Per-process connection state, built on first use and shared by the provider's threads.
+
+The provider instance is pickled into every resource, so it cannot hold a client, a
+lock or a token. The dynamic provider server runs up to four calls at once in one
+process; they all reach the Console API through the one pooled client kept here.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .console import ConsoleClient
+from .settings import Settings
+
+
+class Session:
+    """What one process keeps per set of credentials: today a pooled client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = ConsoleClient(
+            settings.console_url, settings.organization_id, settings.api_token
+        )
+
+    def __repr__(self) -> str:
+        return f"Session(console_url={self.settings.console_url!r})"
+
+
+_sessions: dict[Settings, Session] = {}
+_lock = threading.Lock()
+
+
+def session_for(settings: Settings) -> Session:
+    """The process's session for these settings, created once even under concurrent calls."""
+    session = _sessions.get(settings)
+    if session is None:
+        with _lock:
+            session = _sessions.get(settings)
+            if session is None:
+                session = _sessions[settings] = Session(settings)
+    return session

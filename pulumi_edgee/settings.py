@@ -1,0 +1,101 @@
+"""Where the provider's credentials come from: stack config first, then the environment.
+
+Kept apart from the provider so that the rule (and its error text) lives in one place.
+The token is held only in memory for the process; it is never stored on the provider
+instance, which is pickled into every resource's state.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+DEFAULT_CONSOLE_URL = "https://api.edgee.app"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One setting: its stack config key and its environment variable."""
+
+    config_key: str
+    env_var: str
+    secret: bool = False
+
+    def how_to_set(self) -> str:
+        secret = "--secret " if self.secret else ""
+        return (
+            f"set it with `pulumi config set {secret}{self.config_key} <value>` "
+            f"or the environment variable {self.env_var}"
+        )
+
+
+API_TOKEN = Source("edgee:apiToken", "EDGEE_CONSOLE_API_TOKEN", secret=True)
+ORGANIZATION_ID = Source("edgee:organizationId", "EDGEE_ORGANIZATION_ID")
+CONSOLE_URL = Source("edgee:consoleUrl", "EDGEE_CONSOLE_URL")
+CONFIG_SOURCES: tuple[Source, ...] = (API_TOKEN, ORGANIZATION_ID, CONSOLE_URL)
+
+
+class SettingsError(Exception):
+    """A missing or unusable setting; the message says how to fix it and holds no secret."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved connection settings. `repr` leaves the token out."""
+
+    console_url: str
+    organization_id: str
+    api_token: str = field(repr=False)
+
+
+def resolve(
+    config: Mapping[str, str | None], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read each setting from stack config, else the environment, and check it is usable."""
+    env = os.environ if environ is None else environ
+
+    def lookup(source: Source) -> str | None:
+        value = config.get(source.config_key) or env.get(source.env_var)
+        return value.strip() if value and value.strip() else None
+
+    token = lookup(API_TOKEN)
+    organization = lookup(ORGANIZATION_ID)
+    url = (lookup(CONSOLE_URL) or DEFAULT_CONSOLE_URL).rstrip("/")
+    missing = [
+        f"the Console API token is not set: {API_TOKEN.how_to_set()}" if token is None else "",
+        f"the organization id is not set: {ORGANIZATION_ID.how_to_set()}"
+        if organization is None
+        else "",
+    ]
+    problems = [m for m in missing if m]
+    url_problem = _url_problem(url)
+    if url_problem:
+        problems.append(url_problem)
+    if problems or token is None or organization is None:
+        raise SettingsError("Edgee provider configuration: " + "; ".join(problems) + ".")
+    return Settings(console_url=url, organization_id=organization, api_token=token)
+
+
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"the Console URL {url!r} is not an http(s) URL: {CONSOLE_URL.how_to_set()}"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return (
+            f"the Console URL {url!r} must use https:// (plain http is allowed only for "
+            f"loopback hosts such as the local emulator): {CONSOLE_URL.how_to_set()}"
+        )
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses, the only hosts allowed plain http."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

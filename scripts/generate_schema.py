@@ -1,0 +1,277 @@
+"""Generate `schema.json`, the Pulumi package schema, from the code's own tables.
+
+The ApiKey properties come from `pulumi_edgee.spec.PROPS` and the provider configuration
+from `pulumi_edgee.settings.CONFIG_SOURCES`, so the schema cannot say something the
+provider does not do. Run it after changing either:
+
+    python scripts/generate_schema.py           # rewrite schema.json
+    python scripts/generate_schema.py --check   # exit 1 if schema.json is stale (CI)
+
+`tests/schema/test_schema.py` validates the result against the Pulumi package metaschema
+and fails when the file on disk differs from `build_schema()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = ROOT / "schema.json"
+PYPROJECT_PATH = ROOT / "pyproject.toml"
+
+# Run as `python scripts/generate_schema.py`, the repo root is not on the path.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pulumi_edgee import settings, spec  # noqa: E402
+
+PACKAGE = "edgee"
+DISTRIBUTION = "pulumi-edgee"
+PYTHON_PACKAGE = "pulumi_edgee"
+FALLBACK_VERSION = "0.1.0"
+FALLBACK_DESCRIPTION = "Manage Edgee AI Gateway API keys as code with Pulumi"
+FALLBACK_HOMEPAGE = "https://www.edgee.ai"
+LICENSE = "Apache-2.0"
+# Free-form strings to the metaschema. `kind/native` is left out on purpose: this is a
+# dynamic provider shipped inside the Python package, not a provider plugin binary.
+KEYWORDS = ("pulumi", "edgee", "ai", "ai-gateway", "api-keys", "category/utility")
+
+RESOURCE_NAME = "ApiKey"
+RESOURCE_TOKEN = f"{PACKAGE}:index:{RESOURCE_NAME}"
+PROVIDER_DESCRIPTION = (
+    "The Edgee provider manages Edgee AI Gateway API keys through the Edgee Console API. "
+    "Each setting is read from stack config first, then from its environment variable."
+)
+
+# Enum properties get a named enum type; a new enum property gets `ApiKey<Wire>`.
+ENUM_TYPE_NAMES: dict[str, str] = {"type": "ApiKeyType", "codingAssistant": "CodingAssistant"}
+
+# Output-only properties the Console API may leave unset (every other one is always set).
+# A test checks this against the nullable fields of `pulumi_edgee.console.ApiKeyObject`.
+OPTIONAL_OUTPUTS: frozenset[str] = frozenset({"expiresAt", "lastUsedAt"})
+
+# What each configuration setting is; how to set it comes from `settings.Source`.
+CONFIG_DESCRIPTIONS: dict[str, str] = {
+    settings.API_TOKEN.config_key: (
+        "Edgee Console API token the provider authenticates with. Held in memory only, "
+        "never written to the provider's state."
+    ),
+    settings.ORGANIZATION_ID.config_key: "Edgee organization whose API keys are managed.",
+    settings.CONSOLE_URL.config_key: (
+        "Base URL of the Edgee Console API. Must be https://, except for loopback hosts "
+        "such as the local emulator."
+    ),
+}
+
+
+def _project() -> dict[str, Any]:
+    """The `[project]` table of pyproject.toml, or `{}` when it cannot be read."""
+    if sys.version_info >= (3, 11):  # tomllib is 3.11+; older Pythons use the fallbacks
+        import tomllib
+
+        try:
+            with PYPROJECT_PATH.open("rb") as handle:
+                project = tomllib.load(handle).get("project", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            return {}
+        return project if isinstance(project, dict) else {}
+    return {}
+
+
+def package_version() -> str:
+    """pyproject.toml's version, else the installed distribution's, else the fallback."""
+    version = _project().get("version")
+    if isinstance(version, str) and version:
+        return version
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return FALLBACK_VERSION
+
+
+def _setting_name(source: settings.Source) -> str:
+    """`edgee:apiToken` -> `apiToken`, the variable's name in the schema."""
+    package, _, name = source.config_key.partition(":")
+    if package != PACKAGE or not name:
+        raise ValueError(f"config key {source.config_key!r} is not of the form {PACKAGE}:<name>")
+    return name
+
+
+def config_variable(source: settings.Source) -> dict[str, Any]:
+    """The property spec of one configuration setting."""
+    how = source.how_to_set()
+    variable: dict[str, Any] = {
+        "type": "string",
+        "description": f"{CONFIG_DESCRIPTIONS[source.config_key]} {how[:1].upper()}{how[1:]}.",
+        "defaultInfo": {"environment": [source.env_var]},
+    }
+    if source is settings.CONSOLE_URL:
+        variable["default"] = settings.DEFAULT_CONSOLE_URL
+    if source.secret:
+        variable["secret"] = True
+    return variable
+
+
+def config_variables() -> dict[str, dict[str, Any]]:
+    return {_setting_name(s): config_variable(s) for s in settings.CONFIG_SOURCES}
+
+
+def enum_type_token(prop: spec.Prop) -> str:
+    name = ENUM_TYPE_NAMES.get(prop.wire, f"{RESOURCE_NAME}{prop.wire[:1].upper()}{prop.wire[1:]}")
+    return f"{PACKAGE}:index:{name}"
+
+
+def _type_ref(prop: spec.Prop) -> dict[str, Any]:
+    if prop.schema_type == "array":
+        if prop.items is None:
+            raise ValueError(f"array property {prop.wire!r} has no `items` type")
+        return {"type": "array", "items": {"type": prop.items}}
+    return {"type": prop.schema_type}
+
+
+def _replaces(prop: spec.Prop) -> dict[str, Any]:
+    return {"replaceOnChanges": True} if prop.change is spec.Change.REPLACE else {}
+
+
+def output_property(prop: spec.Prop) -> dict[str, Any]:
+    """A property as the resource reports it (`properties`).
+
+    Enum properties stay plain strings here: the Console API may grow new values (the
+    client keeps an unknown `type` as a string) and a typed SDK must still read them.
+    """
+    description = prop.description
+    if prop.enum:
+        values = ", ".join(f"`{v}`" for v in prop.enum)
+        description = f"{description} Known values: {values}."
+    result: dict[str, Any] = {**_type_ref(prop), "description": description, **_replaces(prop)}
+    if prop.secret:
+        result["secret"] = True
+    return result
+
+
+def input_property(prop: spec.Prop) -> dict[str, Any]:
+    """A property as a program sets it (`inputProperties`): enums are the enum types."""
+    type_ref = {"$ref": f"#/types/{enum_type_token(prop)}"} if prop.enum else _type_ref(prop)
+    result: dict[str, Any] = {**type_ref, "description": prop.description, **_replaces(prop)}
+    if prop.default is not None:
+        result["default"] = prop.default
+    if prop.secret:
+        result["secret"] = True
+    return result
+
+
+def always_output(prop: spec.Prop) -> bool:
+    """Whether the resource always reports a value for the property."""
+    if prop.change is spec.Change.OUTPUT_ONLY:
+        return prop.wire not in OPTIONAL_OUTPUTS
+    # Required inputs, inputs with a default, and lists (`[]` when unset) are always set.
+    return prop.required or prop.default is not None or prop.schema_type == "array"
+
+
+def enum_types() -> dict[str, dict[str, Any]]:
+    return {
+        enum_type_token(p): {
+            "description": p.description,
+            "type": p.schema_type,
+            "enum": [{"value": value} for value in p.enum],
+        }
+        for p in spec.PROPS
+        if p.enum
+    }
+
+
+def _or_list(names: list[str]) -> str:
+    """`a`, `b` or `c`."""
+    quoted = [f"`{name}`" for name in names]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
+def resource_description() -> str:
+    parts = ["An Edgee AI Gateway API key."]
+    secrets = [p.wire for p in spec.PROPS if p.secret]
+    if secrets:
+        parts.append(f"Its secret, {_or_list(secrets)}, is always a Pulumi secret.")
+    if spec.REPLACE_PROPS:
+        parts.append(
+            f"Changing {_or_list(list(spec.REPLACE_PROPS))} replaces the key (the new key "
+            "has a new secret); every other input is updated in place."
+        )
+    return " ".join(parts)
+
+
+def api_key_resource() -> dict[str, Any]:
+    return {
+        "description": resource_description(),
+        "properties": {p.wire: output_property(p) for p in spec.PROPS},
+        "required": [p.wire for p in spec.PROPS if always_output(p)],
+        "inputProperties": {p.wire: input_property(p) for p in spec.INPUT_PROPS},
+        "requiredInputs": [p.wire for p in spec.INPUT_PROPS if p.required],
+    }
+
+
+def build_schema() -> dict[str, Any]:
+    """The Pulumi package schema of this package, as a JSON-ready dict."""
+    project = _project()
+    description = project.get("description")
+    urls = project.get("urls")
+    homepage = urls.get("Homepage") if isinstance(urls, dict) else None
+    return {
+        "name": PACKAGE,
+        "displayName": "Edgee",
+        "version": package_version(),
+        "description": description if isinstance(description, str) else FALLBACK_DESCRIPTION,
+        "keywords": list(KEYWORDS),
+        "homepage": homepage if isinstance(homepage, str) else FALLBACK_HOMEPAGE,
+        "license": LICENSE,
+        "config": {"variables": config_variables()},
+        "provider": {"description": PROVIDER_DESCRIPTION, "inputProperties": config_variables()},
+        "types": enum_types(),
+        "resources": {RESOURCE_TOKEN: api_key_resource()},
+        "language": {"python": {"packageName": PYTHON_PACKAGE}},
+    }
+
+
+def render(schema: dict[str, Any]) -> str:
+    """The file's exact text: sorted keys, 2-space indent, trailing newline."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if the file differs from what would be generated",
+    )
+    parser.add_argument(
+        "--path", type=Path, default=SCHEMA_PATH, help="schema file (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    path: Path = args.path
+    text = render(build_schema())
+    if args.check:
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        if current != text:
+            state = "is missing" if current is None else "is out of date"
+            print(
+                f"{path} {state}: run `python scripts/generate_schema.py` and commit the result.",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{path} is up to date.")
+        return 0
+    path.write_text(text, encoding="utf-8", newline="\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
