@@ -232,12 +232,9 @@ class ApiKeySpec(BaseModel):
     @model_validator(mode="after")
     def _assistant_matches_type(self, info: ValidationInfo) -> ApiKeySpec:
         unknown: frozenset[str] = (info.context or {}).get("unknown", frozenset())
-        if "type" in unknown or "codingAssistant" in unknown:
-            return self
-        if self.type == "coding_agent" and self.coding_assistant is None:
-            raise ValueError("codingAssistant: required when type is `coding_agent`")
-        if self.type != "coding_agent" and self.coding_assistant is not None:
-            raise ValueError("codingAssistant: only allowed when type is `coding_agent`")
+        problem = _assistant_problem(self.type, self.coding_assistant, unknown)
+        if problem:
+            raise ValueError(f"codingAssistant: {problem}")
         return self
 
     def to_wire(self) -> dict[str, Any]:
@@ -245,6 +242,17 @@ class ApiKeySpec(BaseModel):
         values = self.model_dump(by_alias=True, exclude_none=True)
         values["models"] = list(self.models)
         return values
+
+
+def _assistant_problem(key_type: Any, assistant: Any, unknown: frozenset[str]) -> str | None:
+    """`codingAssistant` is required exactly for `coding_agent` keys."""
+    if "type" in unknown or "codingAssistant" in unknown or key_type not in KEY_TYPES:
+        return None
+    if key_type == "coding_agent" and assistant is None:
+        return "required when type is `coding_agent`"
+    if key_type != "coding_agent" and assistant is not None:
+        return "only allowed when type is `coding_agent`"
+    return None
 
 
 @dataclass(frozen=True)
@@ -268,7 +276,14 @@ def validate(
     try:
         spec = ApiKeySpec.model_validate(known, context={"unknown": unknown})
     except ValidationError as error:
-        return None, _failures(error, unknown)
+        failures = _failures(error, unknown)
+        problem = _assistant_problem(
+            known.get("type", "api"), known.get("codingAssistant"), unknown
+        )
+        if problem and all(f.property != "codingAssistant" for f in failures):
+            prop = PROPS_BY_WIRE["codingAssistant"]
+            failures.append(Failure(prop.wire, f"{prop.wire}: {problem}. {prop.fix}"))
+        return None, failures
     return (spec if not unknown else None), []
 
 

@@ -163,11 +163,13 @@ class InvalidRequestError(ApiError):
         super().__init__(status, method, path, detail)
 
     def _describe(self) -> str:
-        fields = "; ".join(f"{name}: {reason}" for name, reason in self.field_errors.items())
-        parts = [part for part in (self.detail, fields) if part]
+        fields = "; ".join(
+            f"{name}: {reason.rstrip('.')}" for name, reason in self.field_errors.items()
+        )
+        parts = [part.rstrip(".") for part in (self.detail, fields) if part]
         return (
             f"The Edgee Console API rejected {self.method} {self.path} as invalid "
-            f"(HTTP {self.status}){_suffix(' - '.join(parts))}"
+            f"(HTTP {self.status}){_suffix(': '.join(parts))}"
         )
 
 

@@ -25,7 +25,7 @@ from .app import ConsoleApp, DropConnection, HttpRequest, HttpResponse, error_re
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-_POLL_INTERVAL = 0.05
+_POLL_INTERVAL = 0.02  # how long stop() may wait for the serving loop
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import httpx
@@ -215,7 +214,7 @@ def test_ids_and_secrets_are_unique(emulator_api: httpx.Client, emulator: Emulat
 
 
 @pytest.fixture
-def repeating_randomness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def repeating_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the random source produce the same characters for the first two draws."""
     draws = {"n": 0}
     real_choice = backend_module.secrets.choice
@@ -227,7 +226,6 @@ def repeating_randomness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return "a" if draws["n"] <= 128 else real_choice(alphabet)
 
     monkeypatch.setattr(backend_module.secrets, "choice", choice)
-    yield
 
 
 @pytest.mark.usefixtures("repeating_randomness")

@@ -1,0 +1,1 @@
+"""Test-support code for the engine-faithful harness: a tiny generic dynamic provider."""

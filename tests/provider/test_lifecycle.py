@@ -1,0 +1,237 @@
+"""The ApiKey lifecycle through the real dynamic provider server, call by call as the
+engine makes them (see the reference on how the engine drives a dynamic provider)."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+from pulumi.runtime.rpc import UNKNOWN
+
+from pulumi_edgee.testing import EmulatorHandle
+from pulumi_edgee.testing.provider_server import ProviderCallError
+
+from .conftest import PROVIDER, TOKEN, Engine, urn
+
+
+def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
+    return {k["id"]: k for k in emulator.keys()}
+
+
+def console(emulator: EmulatorHandle) -> httpx.Client:
+    return httpx.Client(
+        base_url=emulator.organization_url,
+        headers={"Authorization": f"Bearer {emulator.token}"},
+        timeout=10,
+    )
+
+
+def test_preview_with_unknown_inputs_calls_only_check_and_diff(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    checked = engine.check("pending", {"name": UNKNOWN, "models": [UNKNOWN], "maxUsage": 5})
+    assert checked.failures == []
+    key_id, outputs, inputs = engine.create("preview-base", name="base", maxUsage=5)
+    emulator_module.clear_requests()
+    calls_before = len(engine.server.calls)
+    checked = engine.check("preview-base", {"name": UNKNOWN, "type": UNKNOWN}, olds=inputs)
+    assert checked.failures == []
+    diff = engine.server.diff(
+        key_id, urn("preview-base"), outputs, checked.inputs, inputs
+    )
+    assert diff.changes == "some"
+    assert sorted(diff.replaces) == ["type"], "an unknown replace-only input may replace"
+    assert engine.server.calls[calls_before:] == ["Check", "Diff"]
+    assert emulator_module.requests() == [], "preview must not touch the Console API"
+
+
+def test_bad_input_gives_one_check_failure_per_property(engine: Engine) -> None:
+    checked = engine.check(
+        "bad",
+        {
+            "name": " ",
+            "type": "coding_agent",
+            "models": ["not-a-model"],
+            "maxUsage": -1,
+            "expiresInDays": 1.5,
+            "email": "nobody",
+        },
+    )
+    failures = dict(checked.failures)
+    assert sorted(failures) == [
+        "codingAssistant",
+        "email",
+        "expiresInDays",
+        "maxUsage",
+        "models",
+        "name",
+    ]
+    assert "max_usage" in failures["maxUsage"], "the reason names the fix in Python terms"
+    assert "author/model" in failures["models"]
+    checked = engine.check("agent", {"name": "agent", "type": "coding_agent"})
+    assert [p for p, _ in checked.failures] == ["codingAssistant"]
+    checked = engine.check("api", {"name": "api", "codingAssistant": "codex"})
+    assert [p for p, _ in checked.failures] == ["codingAssistant"]
+
+
+def test_create_returns_every_output_with_the_key_secret(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    key_id, outputs, inputs = engine.create(
+        "backend",
+        name="Production Backend",
+        models=["openai/gpt-5.2", "anthropic/claude-opus-4-6", "openai/gpt-5.2"],
+        maxUsage=1000,
+        expiresInDays=90,
+        email="ops@example.com",
+    )
+    live = live_keys(emulator_module)[key_id]
+    assert outputs["key"] == live["key"]
+    assert outputs["name"] == "Production Backend"
+    assert sorted(outputs["models"]) == ["anthropic/claude-opus-4-6", "openai/gpt-5.2"]
+    assert outputs["maxUsage"] == 1000
+    assert outputs["expiresInDays"] == 90
+    assert outputs["email"] == "ops@example.com"
+    assert outputs["active"] is True and outputs["debugMode"] is False
+    assert outputs["organizationId"] == "org_1"
+    assert outputs["createdAt"].endswith("Z") and outputs["expiresAt"].endswith("Z")
+    assert outputs["__provider"] == PROVIDER
+    assert inputs["type"] == "api", "check fills the default"
+
+
+def test_in_place_updates_keep_the_key(engine: Engine, emulator_module: EmulatorHandle) -> None:
+    key_id, outputs, inputs = engine.create(
+        "renamed", name="old name", models=["a/x", "b/y"], maxUsage=10
+    )
+    news = {**inputs, "name": "new name", "models": ["b/y", "a/x", "a/x"], "maxUsage": 20}
+    checked = engine.check("renamed", news, olds=inputs)
+    diff = engine.server.diff(key_id, urn("renamed"), outputs, checked.inputs, inputs)
+    assert (diff.changes, diff.replaces) == ("some", [])
+    updated = engine.server.update(key_id, urn("renamed"), outputs, checked.inputs, inputs)
+    assert updated.secret_keys == {"key"}
+    assert updated.outputs["key"] == outputs["key"], "update must carry the one-time secret"
+    live = live_keys(emulator_module)[key_id]
+    assert (live["name"], live["max_usage"]) == ("new name", 20)
+    engine.record_outputs("update", updated.outputs)
+
+
+def test_reordered_or_duplicated_models_are_no_change(engine: Engine) -> None:
+    key_id, outputs, inputs = engine.create("models", name="m", models=["a/x", "b/y"])
+    checked = engine.check("models", {**inputs, "models": ["b/y", "a/x", "b/y"]}, olds=inputs)
+    diff = engine.server.diff(key_id, urn("models"), outputs, checked.inputs, inputs)
+    assert diff.changes == "none"
+
+
+def test_provider_payload_alone_is_no_change(engine: Engine) -> None:
+    key_id, outputs, inputs = engine.create("payload", name="p")
+    olds = {**outputs, "__provider": "c29tZXRoaW5nIGVsc2U="}
+    checked = engine.check("payload", inputs, olds=inputs)
+    assert engine.server.diff(key_id, urn("payload"), olds, checked.inputs, inputs).changes == (
+        "none"
+    )
+
+
+def test_type_change_replaces_create_before_delete(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    old_id, outputs, inputs = engine.create("agent", name="agent")
+    news = {**inputs, "type": "coding_agent", "codingAssistant": "claude_code"}
+    checked = engine.check("agent", news, olds=inputs)
+    diff = engine.server.diff(old_id, urn("agent"), outputs, checked.inputs, inputs)
+    assert diff.changes == "some"
+    assert sorted(diff.replaces) == ["codingAssistant", "type"]
+    assert diff.delete_before_replace is False
+    new_id, new_outputs, _ = engine.create("agent", **news)
+    assert {old_id, new_id} <= set(live_keys(emulator_module)), "both exist between steps"
+    engine.server.delete(old_id, urn("agent"), outputs)
+    keys = live_keys(emulator_module)
+    assert new_id in keys and old_id not in keys
+    assert keys[new_id]["coding_assistant"] == "claude_code"
+    assert new_outputs["key"] != outputs["key"]
+
+
+def test_expiry_change_replaces(engine: Engine) -> None:
+    key_id, outputs, inputs = engine.create("expiry", name="e", expiresInDays=30)
+    checked = engine.check("expiry", {**inputs, "expiresInDays": 60}, olds=inputs)
+    diff = engine.server.diff(key_id, urn("expiry"), outputs, checked.inputs, inputs)
+    assert diff.replaces == ["expiresInDays"]
+
+
+def test_inactive_key_is_created_disabled_and_can_be_enabled(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    key_id, outputs, inputs = engine.create("off", name="off", active=False)
+    assert outputs["active"] is False
+    assert live_keys(emulator_module)[key_id]["active"] is False
+    news = {**inputs, "active": True}
+    checked = engine.check("off", news, olds=inputs)
+    updated = engine.server.update(key_id, urn("off"), outputs, checked.inputs, inputs)
+    assert updated.outputs["active"] is True
+    assert live_keys(emulator_module)[key_id]["active"] is True
+
+
+def test_refresh_shows_out_of_band_changes_as_drift(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    key_id, outputs, inputs = engine.create("drift", name="declared", maxUsage=50)
+    with console(emulator_module) as api:
+        api.post(f"/api_keys/{key_id}", json={"name": "changed by hand", "active": False})
+    read = engine.server.read(key_id, urn("drift"), outputs, inputs)
+    assert read.id == key_id
+    assert read.secret_keys == {"key"}
+    assert read.outputs["key"] == outputs["key"], "refresh keeps the secret from state"
+    assert (read.outputs["name"], read.outputs["active"]) == ("changed by hand", False)
+    assert read.outputs["maxUsage"] == 50
+    diff = engine.server.diff(key_id, urn("drift"), read.outputs, inputs, inputs)
+    assert (diff.changes, diff.replaces) == ("some", []), "the next preview shows the drift"
+    repaired = engine.server.update(key_id, urn("drift"), read.outputs, inputs, inputs)
+    assert (repaired.outputs["name"], repaired.outputs["active"]) == ("declared", True)
+
+
+def test_refresh_reveals_the_key_when_state_lost_it(engine: Engine) -> None:
+    key_id, outputs, inputs = engine.create("reveal", name="reveal")
+    without_key = {k: v for k, v in outputs.items() if k != "key"}
+    read = engine.server.read(key_id, urn("reveal"), without_key, inputs)
+    assert read.outputs["key"] == outputs["key"]
+    assert read.secret_keys == {"key"}
+
+
+def test_refresh_drops_a_key_deleted_out_of_band(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    key_id, outputs, inputs = engine.create("gone", name="gone")
+    with console(emulator_module) as api:
+        assert api.delete(f"/api_keys/{key_id}").is_success
+    read = engine.server.read(key_id, urn("gone"), outputs, inputs)
+    assert read.id == ""
+
+
+def test_destroy_and_destroy_of_an_already_deleted_key(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    key_id, outputs, _ = engine.create("destroy", name="destroy")
+    engine.server.delete(key_id, urn("destroy"), outputs)
+    assert key_id not in live_keys(emulator_module)
+    engine.server.delete(key_id, urn("destroy"), outputs)
+
+
+def test_console_validation_error_is_clear_and_secret_free(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    key_id, outputs, inputs = engine.create("conflict", name="c")
+    emulator_module.add_fault("server_error", method="POST", path=r".*/api_keys/.*", count=None)
+    try:
+        with pytest.raises(ProviderCallError) as caught:
+            engine.server.update(
+                key_id, urn("conflict"), outputs, {**inputs, "name": "d"}, inputs
+            )
+    finally:
+        emulator_module.clear_faults()
+    assert f"updating API key {key_id} failed" in caught.value.details
+    engine.leaks.record("update error", caught.value.details)
+
+
+def test_provider_payload_is_small_and_holds_no_credential() -> None:
+    assert len(PROVIDER) < 512
+    assert TOKEN.encode() not in base64.b64decode(PROVIDER)
