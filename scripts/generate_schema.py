@@ -241,6 +241,43 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+README_PATH = ROOT / "README.md"
+TABLE_START = "<!-- properties:start -->"
+TABLE_END = "<!-- properties:end -->"
+
+
+def properties_table() -> str:
+    """The README's reference table of ApiKey properties."""
+    rows = [
+        "| Python | state | type | a change means | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for prop in spec.PROPS:
+        kind = f"list of {prop.items}" if prop.items else prop.schema_type
+        if prop.enum:
+            kind += ": " + ", ".join(f"`{value}`" for value in prop.enum)
+        extras = [
+            "required" if prop.required else "",
+            f"default `{json.dumps(prop.default)}`" if prop.default is not None else "",
+            "secret" if prop.secret else "",
+        ]
+        note = "; ".join(e for e in extras if e)
+        rows.append(
+            f"| `{prop.python}` | `{prop.wire}` | {kind} | {prop.change.value} | "
+            f"{prop.description}{f' ({note})' if note else ''} |"
+        )
+    return "\n".join(rows)
+
+
+def render_readme(readme: str) -> str:
+    """The README with its property table regenerated between the markers."""
+    head, start, rest = readme.partition(TABLE_START)
+    _, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise SystemExit(f"the README lacks the {TABLE_START} / {TABLE_END} markers")
+    return f"{head}{TABLE_START}\n{properties_table()}\n{TABLE_END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -251,25 +288,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--path", type=Path, default=SCHEMA_PATH, help="schema file (default: %(default)s)"
     )
+    parser.add_argument(
+        "--readme", type=Path, default=README_PATH, help="README file (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     path: Path = args.path
-    text = render(build_schema())
+    readme: Path = args.readme
+    outputs = {
+        path: render(build_schema()),
+        readme: render_readme(readme.read_text(encoding="utf-8")),
+    }
     if args.check:
-        try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = None
-        if current != text:
-            state = "is missing" if current is None else "is out of date"
+        stale = []
+        for target, text in outputs.items():
+            try:
+                current = target.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                current = None
+            if current != text:
+                stale.append(f"{target} {'is missing' if current is None else 'is out of date'}")
+        if stale:
             print(
-                f"{path} {state}: run `python scripts/generate_schema.py` and commit the result.",
+                "; ".join(stale)
+                + ": run `python scripts/generate_schema.py` and commit the result.",
                 file=sys.stderr,
             )
             return 1
-        print(f"{path} is up to date.")
+        print("schema.json and the README table are up to date.")
         return 0
-    path.write_text(text, encoding="utf-8", newline="\n")
-    print(f"wrote {path}")
+    for target, text in outputs.items():
+        target.write_text(text, encoding="utf-8", newline="\n")
+        print(f"wrote {target}")
     return 0
 
 

@@ -57,6 +57,43 @@ def _validation_detail(exc: pydantic.ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
 
 
+def _json(response: httpx.Response, method: str, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise UnexpectedResponseError(method, path, "the body is not JSON") from None
+
+
+def _parse_key(data: Any, method: str, path: str) -> ApiKeyObject:
+    try:
+        return ApiKeyObject.model_validate(data)
+    except pydantic.ValidationError as exc:
+        detail = f"not a key object ({_validation_detail(exc)})"
+        raise UnexpectedResponseError(method, path, detail) from None
+
+
+def _key_from(response: httpx.Response, method: str, path: str) -> ApiKeyObject:
+    return _parse_key(_json(response, method, path), method, path)
+
+
+def _page(body: Any, path: str) -> tuple[list[ApiKeyObject], str | None, bool | None]:
+    """Split a list answer into keys, next cursor and has_more, across tolerated shapes."""
+    raw: Any = body
+    cursor: Any = None
+    has_more: Any = None
+    if isinstance(body, dict):
+        raw = next((body[f] for f in _ITEM_FIELDS if isinstance(body.get(f), list)), None)
+        cursor = next((body[f] for f in _CURSOR_FIELDS if body.get(f) not in (None, "")), None)
+        has_more = body.get("has_more")
+    if not isinstance(raw, list):
+        raise UnexpectedResponseError("GET", path, "no list of keys in the answer")
+    return (
+        [_parse_key(item, "GET", path) for item in raw],
+        None if cursor is None else str(cursor),
+        has_more if isinstance(has_more, bool) else None,
+    )
+
+
 def _field_errors(body: Any) -> dict[str, str]:
     """Collect field errors from `errors` or `details`, as a list of objects or a mapping."""
     found: dict[str, list[str]] = {}
@@ -96,6 +133,8 @@ class ConsoleClient:
             url = httpx.URL(base_url)
         except httpx.InvalidURL:
             raise ConfigurationError(f"Invalid Console API URL {base_url!r}") from None
+        if url.userinfo:
+            raise ConfigurationError("The Console API URL must not embed credentials")
         if not url.host or url.scheme not in ("https", "http"):
             raise ConfigurationError(f"Invalid Console API URL {base_url!r}: need https://host")
         if url.scheme == "http" and not _is_loopback(url.host):
@@ -158,7 +197,7 @@ class ConsoleClient:
         path = self._keys_path
         response = self._request("POST", path, json=body.payload(), idempotent=False)
         try:
-            return self._key_from(response, "POST", path)
+            return _key_from(response, "POST", path)
         except UnexpectedResponseError as exc:
             raise OutcomeUnknownError("POST", path, exc) from exc
 
@@ -171,12 +210,11 @@ class ConsoleClient:
         seen: set[str] = set()
         cursor: str | None = None
         while True:
-            params = (
-                {"limit": page_size} if cursor is None else {"limit": page_size, "cursor": cursor}
-            )
-            items, cursor, has_more = self._page(
-                self._json(self._request("GET", path, params=params), "GET", path), path
-            )
+            params: dict[str, Any] = {"limit": page_size}
+            if cursor is not None:
+                params["cursor"] = cursor
+            response = self._request("GET", path, params=params)
+            items, cursor, has_more = _page(_json(response, "GET", path), path)
             for item in items:
                 keys.setdefault(item.id, item)
             if cursor is None:
@@ -202,7 +240,7 @@ class ConsoleClient:
         path = self._key_path(key_id)
         if self._get_one_served is not False:
             try:
-                key = self._key_from(self._request("GET", path), "GET", path)
+                key = _key_from(self._request("GET", path), "GET", path)
             except UnsupportedOperationError:
                 self._set_get_one_served(False)
             except NotFoundError:
@@ -223,7 +261,7 @@ class ConsoleClient:
 
     def update_api_key(self, key_id: str, body: ApiKeyUpdate) -> ApiKeyObject:
         path = self._key_path(key_id)
-        return self._key_from(self._request("POST", path, json=body.payload()), "POST", path)
+        return _key_from(self._request("POST", path, json=body.payload()), "POST", path)
 
     def delete_api_key(self, key_id: str) -> None:
         """Delete a key; `NotFoundError` when it is already gone (the caller decides)."""
@@ -232,7 +270,7 @@ class ConsoleClient:
     def reveal_api_key(self, key_id: str) -> ApiKeyObject:
         """Read one key with its secret `key`."""
         path = f"{self._key_path(key_id)}/reveal"
-        return self._key_from(self._request("GET", path), "GET", path)
+        return _key_from(self._request("GET", path), "GET", path)
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -334,38 +372,3 @@ class ConsoleClient:
         if status >= 500:
             return ServerError(status, method, path, detail, retry_after=retry_after)
         return ApiError(status, method, path, detail)
-
-    def _json(self, response: httpx.Response, method: str, path: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise UnexpectedResponseError(method, path, "the body is not JSON") from None
-
-    def _key_from(self, response: httpx.Response, method: str, path: str) -> ApiKeyObject:
-        try:
-            return ApiKeyObject.model_validate(self._json(response, method, path))
-        except pydantic.ValidationError as exc:
-            detail = f"not a key object ({_validation_detail(exc)})"
-            raise UnexpectedResponseError(method, path, detail) from None
-
-    def _page(self, body: Any, path: str) -> tuple[list[ApiKeyObject], str | None, bool | None]:
-        """Split a list answer into keys, next cursor and has_more, across tolerated shapes."""
-        raw: Any = body
-        cursor: Any = None
-        has_more: Any = None
-        if isinstance(body, dict):
-            raw = next((body[f] for f in _ITEM_FIELDS if isinstance(body.get(f), list)), None)
-            cursor = next((body[f] for f in _CURSOR_FIELDS if body.get(f) not in (None, "")), None)
-            has_more = body.get("has_more")
-        if not isinstance(raw, list):
-            raise UnexpectedResponseError("GET", path, "no list of keys in the answer")
-        try:
-            items = [ApiKeyObject.model_validate(item) for item in raw]
-        except pydantic.ValidationError as exc:
-            detail = f"not a key object ({_validation_detail(exc)})"
-            raise UnexpectedResponseError("GET", path, detail) from None
-        return (
-            items,
-            None if cursor is None else str(cursor),
-            has_more if isinstance(has_more, bool) else None,
-        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import selectors
 import socket
 import socketserver
 import threading
@@ -25,7 +26,6 @@ from .app import ConsoleApp, DropConnection, HttpRequest, HttpResponse, error_re
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-_POLL_INTERVAL = 0.02  # how long stop() may wait for the serving loop
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 
@@ -113,6 +113,7 @@ class _HttpServer(ThreadingHTTPServer):
     """Tracks open connections so that `stop()` also ends idle keep-alive ones."""
 
     daemon_threads = True
+    timeout = 0  # handle_request() is called only once select() saw a connection
 
     def __init__(self, address: tuple[str, int], app: ConsoleApp) -> None:
         self.app = app
@@ -164,6 +165,7 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
 
     @property
     def host(self) -> str:
@@ -187,8 +189,7 @@ class EmulatorServer:
             if self._thread is not None or self._stopped.is_set():
                 raise RuntimeError("the emulator server can be started once")
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": _POLL_INTERVAL},
+                target=self._accept_loop,
                 name=f"edgee-emulator-{self.port}",
                 daemon=True,
             )
@@ -200,11 +201,25 @@ class EmulatorServer:
             if self._stopped.is_set():
                 return
             if self._thread is not None:
-                self._httpd.shutdown()
+                self._wake_writer.send(b"\0")
                 self._thread.join()
             self._httpd.close_connections()
             self._httpd.server_close()
+            self._wake_reader.close()
+            self._wake_writer.close()
             self._stopped.set()
+
+    def _accept_loop(self) -> None:
+        # Unlike socketserver's serve_forever, which polls for shutdown, this loop also
+        # waits on a socketpair, so stop() takes effect at once and idle costs nothing.
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._httpd, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while True:
+                ready = {key.fileobj for key, _ in selector.select()}
+                if self._wake_reader in ready:
+                    return
+                self._httpd.handle_request()
 
     def serve_forever(self) -> None:
         """Serve until `stop()` is called from another thread or KeyboardInterrupt arrives."""

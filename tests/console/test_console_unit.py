@@ -30,6 +30,7 @@ from pulumi_edgee.console import (
     UnexpectedResponseError,
     UnsupportedOperationError,
 )
+from pulumi_edgee.console.errors import scrub
 from pulumi_edgee.console.retry import parse_retry_after
 
 TOKEN = "edgee_console_Tok3nValue"
@@ -107,7 +108,15 @@ def error(status: int, body: Any = None, **headers: str) -> httpx.Response:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://api.edgee.app", "http://10.0.0.1:8080", "ftp://localhost", "not a url", "https://"],
+    [
+        "http://api.edgee.app",
+        "http://10.0.0.1:8080",
+        "http://localhost.example.com",
+        "ftp://localhost",
+        "not a url",
+        "https://",
+        "https://user:pa55word@api.edgee.app",
+    ],
 )
 def test_refuses_insecure_or_invalid_urls(url: str) -> None:
     with pytest.raises(ConfigurationError):
@@ -350,6 +359,12 @@ def test_validation_errors_collect_field_errors(status: int, body: dict[str, Any
         c.create_api_key(ApiKeyCreate(name="x" * 300, max_usage=10**10))
     assert info.value.field_errors == {"name": "too long", "max_usage": "too big"}
     assert "name: too long; max_usage: too big" in str(info.value)
+
+
+def test_scrub_masks_whole_secrets_only() -> None:
+    text = scrub("tok token Bearer abc.def ek_live_x1 'tok' a.tok", "tok")
+    assert text == "*** token Bearer *** ek_*** '***' a.***"
+    assert len(scrub("x" * 1000)) == 300
 
 
 def test_server_text_is_scrubbed_of_tokens_and_keys() -> None:

@@ -259,20 +259,32 @@ def test_a_spec_change_makes_schema_json_stale(
 
 def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "schema.json"
-    assert gen.main(["--check", "--path", str(path)]) == 1
+    readme = tmp_path / "README.md"
+    readme.write_text(gen.README_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    files = ["--path", str(path), "--readme", str(readme)]
+    assert gen.main(["--check", *files]) == 1
     assert "is missing" in capsys.readouterr().err
 
-    assert gen.main(["--path", str(path)]) == 0
+    assert gen.main(files) == 0
     text = path.read_text(encoding="utf-8")
     assert text.endswith("}\n")
     assert text.startswith('{\n  "config": {\n    "variables"')
-    assert gen.main(["--check", "--path", str(path)]) == 0
+    assert gen.main(["--check", *files]) == 0
 
     path.write_text(text.replace('"Edgee"', '"Edgy"'), encoding="utf-8")
-    assert gen.main(["--check", "--path", str(path)]) == 1
+    assert gen.main(["--check", *files]) == 1
     err = capsys.readouterr().err
     assert "out of date" in err
     assert "python scripts/generate_schema.py" in err
+
+
+def test_readme_property_table_is_current() -> None:
+    readme = gen.README_PATH.read_text(encoding="utf-8")
+    assert gen.render_readme(readme) == readme, (
+        "README's property table is stale: run `python scripts/generate_schema.py`"
+    )
+    for prop in spec.PROPS:
+        assert f"| `{prop.python}` | `{prop.wire}` |" in readme
 
 
 # --- (c) every property is where spec.PROPS says ---------------------------------------
