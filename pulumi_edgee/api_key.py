@@ -79,7 +79,7 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
         opts: pulumi.ResourceOptions | None = None,
         *,
         name: pulumi.Input[str] | None = None,
-        type: pulumi.Input[str] | None = None,  # noqa: A002 - the API's own name
+        type: pulumi.Input[str] | None = None,
         coding_assistant: pulumi.Input[str] | None = None,
         models: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         max_usage: pulumi.Input[int] | None = None,

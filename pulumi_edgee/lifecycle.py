@@ -8,7 +8,7 @@ is imported only when the provider first runs, keeping `import pulumi_edgee` lig
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
@@ -21,11 +21,18 @@ from .console import (
     ApiKeyUpdate,
     ConsoleError,
     NotFoundError,
+    OutcomeUnknownError,
 )
 from .session import Session
 from .spec import INPUT_PROPS, PROPS_BY_WIRE, ApiKeySpec, Change, Prop, validate
 
 PROVIDER_KEY = "__provider"
+
+# How far back a key found after an ambiguous create may have been made: covers the
+# clock difference between this machine and the Console API.
+CLOCK_SKEW = timedelta(minutes=2)
+# Creates attempted before giving up when each one's outcome stays unknown.
+CREATE_ATTEMPTS = 3
 
 
 class ApiKeyError(Exception):
@@ -122,21 +129,8 @@ def _secret(obj: ApiKeyObject) -> str | None:
 def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     """Create the key; a key asked to start disabled is disabled before it is reported."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
-    client = session.client
-    try:
-        created = client.create_api_key(
-            ApiKeyCreate(
-                name=spec.name,
-                type=spec.type,
-                coding_assistant=spec.coding_assistant,
-                models=list(spec.models) or None,
-                max_usage=spec.max_usage,
-                expires_in_days=spec.expires_in_days,
-                email=spec.email,
-            )
-        )
-    except ConsoleError as error:
-        raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
+    created = _create_reconciled(session, spec)
+    session.claim(created.id)
     secret = _secret(created)
     live = created
     if not spec.active:
@@ -144,6 +138,70 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     return CreateResult(
         created.id,
         outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret),
+    )
+
+
+def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
+    """Create once, never twice: the Console API has no idempotency key, so when a
+    create's outcome is unknown, look for the key it may have made before trying again.
+
+    A candidate has the same settings, was created since the first attempt began (less
+    CLOCK_SKEW) and is not claimed by another resource this process knows. One candidate
+    is adopted, its secret recovered through reveal; none means the create did not
+    happen and it is retried; several stop with their ids, for a person to decide.
+    """
+    body = ApiKeyCreate(
+        name=spec.name,
+        type=spec.type,
+        coding_assistant=spec.coding_assistant,
+        models=list(spec.models) or None,
+        max_usage=spec.max_usage,
+        expires_in_days=spec.expires_in_days,
+        email=spec.email,
+    )
+    started = datetime.now(timezone.utc) - CLOCK_SKEW
+    client = session.client
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            return client.create_api_key(body)
+        except OutcomeUnknownError:
+            pass
+        except ConsoleError as error:
+            raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
+        try:
+            candidates = [k.id for k in client.list_api_keys() if _made_by(k, spec, started)]
+            adopted = session.claim_sole_unclaimed(candidates)
+            if adopted is not None:
+                return client.reveal_api_key(adopted)
+        except LookupError as several:
+            raise ApiKeyError(
+                f"creating API key {spec.name!r} had an unknown outcome and several keys "
+                f"match it ({several}): delete the extra ones in the Edgee Console, then run "
+                "`pulumi refresh` and `pulumi up`"
+            ) from None
+        except ConsoleError as error:
+            raise ApiKeyError(
+                f"creating API key {spec.name!r} had an unknown outcome and checking for the "
+                f"key failed ({error}): look for a key named {spec.name!r} created since "
+                f"{_timestamp(started)} in the Edgee Console and delete it before running "
+                "`pulumi up` again"
+            ) from None
+    raise ApiKeyError(
+        f"creating API key {spec.name!r} failed: {CREATE_ATTEMPTS} attempts had an unknown "
+        "outcome and none made a key; run `pulumi up` again"
+    )
+
+
+def _made_by(key: ApiKeyObject, spec: ApiKeySpec, since: datetime) -> bool:
+    """Whether `key` could be the one an ambiguous create of `spec` made."""
+    return (
+        key.created_at >= since
+        and key.name == spec.name
+        and key.type == spec.type
+        and key.coding_assistant == spec.coding_assistant
+        and frozenset(key.models) == frozenset(spec.models)
+        and key.max_usage == spec.max_usage
+        and _days_between(key.created_at, key.expires_at) == spec.expires_in_days
     )
 
 
@@ -175,6 +233,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
         return ReadResult(None, {})
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
+    session.claim(key_id)
     secret = _plain(props.get("key"))
     if secret is None:
         try:
@@ -207,6 +266,7 @@ def update(
     }
     if "models" in changes:
         changes["models"] = list(spec.models)
+    session.claim(key_id)
     try:
         live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
     except ConsoleError as error:

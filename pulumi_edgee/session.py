@@ -14,13 +14,34 @@ from .settings import Settings
 
 
 class Session:
-    """What one process keeps per set of credentials: today a pooled client."""
+    """What one process keeps per set of credentials: a pooled client, and the ids of
+    keys this process knows belong to a resource (so reconciliation never adopts them)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.client = ConsoleClient(
             settings.console_url, settings.organization_id, settings.api_token
         )
+        self._claimed: set[str] = set()
+        self._claims_lock = threading.Lock()
+
+    def claim(self, key_id: str) -> None:
+        """Record that a resource owns this key."""
+        with self._claims_lock:
+            self._claimed.add(key_id)
+
+    def claim_sole_unclaimed(self, key_ids: list[str]) -> str | None:
+        """Atomically claim the only unclaimed id among `key_ids`; None if there is none.
+
+        Raises `LookupError` listing them when more than one is unclaimed.
+        """
+        with self._claims_lock:
+            free = [k for k in key_ids if k not in self._claimed]
+            if len(free) > 1:
+                raise LookupError(", ".join(free))
+            if free:
+                self._claimed.add(free[0])
+            return free[0] if free else None
 
     def __repr__(self) -> str:
         return f"Session(console_url={self.settings.console_url!r})"

@@ -51,9 +51,7 @@ class Settings:
     api_token: str = field(repr=False)
 
 
-def resolve(
-    config: Mapping[str, str | None], environ: Mapping[str, str] | None = None
-) -> Settings:
+def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> Settings:
     """Read each setting from stack config, else the environment, and check it is usable."""
     env = os.environ if environ is None else environ
 

@@ -227,7 +227,7 @@ def _parse_limit(text: str | None) -> int:
         return DEFAULT_PAGE_SIZE
     if _DIGITS_RE.fullmatch(text) is None:
         raise InvalidPageRequest("limit", "limit must be a positive integer.")
-    significant = text.lstrip("0")
+    significant = text.lstrip("0") or "0"
     # Avoid int() on huge digit strings: anything this long is clamped anyway.
     return int(significant) if len(significant) <= 9 else MAX_PAGE_SIZE + 1
 

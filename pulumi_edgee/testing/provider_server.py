@@ -201,6 +201,7 @@ class ProviderServer:
         self._port_line: str | None = None
         self._port_ready = threading.Event()
         self._stopped = False
+        self._channel: grpc.Channel | None = None
         self._process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             stdin=subprocess.DEVNULL,
@@ -209,7 +210,8 @@ class ProviderServer:
             env={**os.environ, **(env or {}), "PULUMI_PROJECT": project},
             cwd=Path(cwd) if cwd is not None else None,
         )
-        assert self._process.stdout is not None and self._process.stderr is not None
+        assert self._process.stdout is not None
+        assert self._process.stderr is not None
         self._readers = [
             threading.Thread(target=self._pump_stdout, args=(self._process.stdout,), daemon=True),
             threading.Thread(
@@ -225,8 +227,10 @@ class ProviderServer:
                 + self.stderr_text()
             )
         self.port = int(self._port_line)
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
-        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.stub: provider_pb2_grpc.ResourceProviderStub = provider_pb2_grpc.ResourceProviderStub(
+            self._channel
+        )
 
     # -- process plumbing ---------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class ProviderServer:
         self._port_ready.set()  # the process ended: unblock a start still waiting for a port
 
     def stdout_text(self) -> str:
-        """Everything the server printed on stdout after its port line (the CLI shows it as info)."""
+        """What the server printed on stdout after its port line (the CLI shows it as info)."""
         with self._lock:
             return "".join(self._stdout)
 
@@ -258,8 +262,8 @@ class ProviderServer:
         if self._stopped:
             return
         self._stopped = True
-        if hasattr(self, "channel"):
-            self.channel.close()
+        if self._channel is not None:
+            self._channel.close()
         self._process.terminate()
         try:
             self._process.wait(timeout=10)

@@ -59,7 +59,7 @@ class LeakDetector:
 
     def leaks(self) -> list[tuple[str, str]]:
         """(artefact label, first characters of the leaked secret) for every hit."""
-        found = []
+        found: list[tuple[str, str]] = []
         for label, artefact in self.artefacts:
             text = render(artefact)
             found.extend((label, s[:10] + "…") for s in self.secrets if s in text)

@@ -119,8 +119,9 @@ def error(status: int, body: Any = None, **headers: str) -> httpx.Response:
     ],
 )
 def test_refuses_insecure_or_invalid_urls(url: str) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError) as info:
         ConsoleClient(url, "org_1", TOKEN)
+    assert "pa55word" not in str(info.value)
 
 
 @pytest.mark.parametrize(

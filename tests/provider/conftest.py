@@ -59,7 +59,7 @@ def emulator_module() -> Iterator[EmulatorHandle]:
 def leaks() -> Iterator[LeakDetector]:
     detector = LeakDetector()
     detector.add_secrets(TOKEN)
-    yield detector
+    return detector
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from .conftest import PROVIDER, TOKEN, Engine, urn
 
 
 def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
-    return {k["id"]: k for k in emulator.keys()}
+    return {k["id"]: k for k in emulator.keys()}  # noqa: SIM118 - an admin call, not a dict
 
 
 def console(emulator: EmulatorHandle) -> httpx.Client:
@@ -37,9 +37,7 @@ def test_preview_with_unknown_inputs_calls_only_check_and_diff(
     calls_before = len(engine.server.calls)
     checked = engine.check("preview-base", {"name": UNKNOWN, "type": UNKNOWN}, olds=inputs)
     assert checked.failures == []
-    diff = engine.server.diff(
-        key_id, urn("preview-base"), outputs, checked.inputs, inputs
-    )
+    diff = engine.server.diff(key_id, urn("preview-base"), outputs, checked.inputs, inputs)
     assert diff.changes == "some"
     assert sorted(diff.replaces) == ["type"], "an unknown replace-only input may replace"
     assert engine.server.calls[calls_before:] == ["Check", "Diff"]
@@ -93,9 +91,11 @@ def test_create_returns_every_output_with_the_key_secret(
     assert outputs["maxUsage"] == 1000
     assert outputs["expiresInDays"] == 90
     assert outputs["email"] == "ops@example.com"
-    assert outputs["active"] is True and outputs["debugMode"] is False
+    assert outputs["active"] is True
+    assert outputs["debugMode"] is False
     assert outputs["organizationId"] == "org_1"
-    assert outputs["createdAt"].endswith("Z") and outputs["expiresAt"].endswith("Z")
+    assert outputs["createdAt"].endswith("Z")
+    assert outputs["expiresAt"].endswith("Z")
     assert outputs["__provider"] == PROVIDER
     assert inputs["type"] == "api", "check fills the default"
 
@@ -146,7 +146,8 @@ def test_type_change_replaces_create_before_delete(
     assert {old_id, new_id} <= set(live_keys(emulator_module)), "both exist between steps"
     engine.server.delete(old_id, urn("agent"), outputs)
     keys = live_keys(emulator_module)
-    assert new_id in keys and old_id not in keys
+    assert new_id in keys
+    assert old_id not in keys
     assert keys[new_id]["coding_assistant"] == "claude_code"
     assert new_outputs["key"] != outputs["key"]
 
@@ -223,9 +224,7 @@ def test_console_validation_error_is_clear_and_secret_free(
     emulator_module.add_fault("server_error", method="POST", path=r".*/api_keys/.*", count=None)
     try:
         with pytest.raises(ProviderCallError) as caught:
-            engine.server.update(
-                key_id, urn("conflict"), outputs, {**inputs, "name": "d"}, inputs
-            )
+            engine.server.update(key_id, urn("conflict"), outputs, {**inputs, "name": "d"}, inputs)
     finally:
         emulator_module.clear_faults()
     assert f"updating API key {key_id} failed" in caught.value.details

@@ -144,6 +144,4 @@ class Counter(Resource, module="harness", name="Counter"):
         props: dict[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            CounterProvider(), name, {**props, "token": None, "signature": None}, opts
-        )
+        super().__init__(CounterProvider(), name, {**props, "token": None, "signature": None}, opts)

@@ -17,7 +17,10 @@ made: dict[str, Counter] = {}
 
 for spec in config.get_object("counters") or []:
     name = spec["name"]
-    props = {"name": spec.get("label", name), "value": spec.get("value", config.get_int("defaultValue"))}
+    props = {
+        "name": spec.get("label", name),
+        "value": spec.get("value", config.get_int("defaultValue")),
+    }
     if spec.get("exclusive"):
         props["exclusive"] = True
     if spec.get("fail_on"):
