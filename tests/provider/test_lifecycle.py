@@ -234,3 +234,40 @@ def test_console_validation_error_is_clear_and_secret_free(
 def test_provider_payload_is_small_and_holds_no_credential() -> None:
     assert len(PROVIDER) < 512
     assert TOKEN.encode() not in base64.b64decode(PROVIDER)
+
+
+@pytest.mark.parametrize(
+    ("fault", "fields"),
+    [
+        ("apply_then_fail", {}),
+        ("apply_then_fail", {"drop": True}),
+        ("drop_connection", {}),
+        ("server_error", {"status": 502}),
+    ],
+)
+def test_create_with_an_unknown_outcome_makes_exactly_one_key(
+    engine: Engine, emulator_module: EmulatorHandle, fault: str, fields: dict[str, object]
+) -> None:
+    name = f"ambiguous {fault} {sorted(fields)}"
+    before = set(live_keys(emulator_module))
+    emulator_module.add_fault(
+        fault, method="POST", path=r"/v1/organizations/[^/]+/api_keys", **fields
+    )
+    key_id, outputs, _ = engine.create("ambiguous", name=name, maxUsage=7)
+    made = {k: v for k, v in live_keys(emulator_module).items() if k not in before}
+    assert list(made) == [key_id], "no orphan, no duplicate"
+    assert outputs["key"] == made[key_id]["key"], "the secret is recovered"
+
+
+def test_create_refuses_to_guess_between_several_candidates(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    with console(emulator_module) as api:
+        api.post("/api_keys", json={"name": "twin"}).raise_for_status()
+        api.post("/api_keys", json={"name": "twin"}).raise_for_status()
+    emulator_module.add_fault("drop_connection", method="POST", path=r".*/api_keys")
+    checked = engine.check("twin", {"name": "twin"})
+    with pytest.raises(ProviderCallError) as caught:
+        engine.server.create(urn("twin"), checked.inputs)
+    assert "several keys match" in caught.value.details
+    engine.leaks.record("several candidates error", caught.value.details)
