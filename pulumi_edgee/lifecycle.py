@@ -131,6 +131,7 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     spec = ApiKeySpec.model_validate(_inputs_of(props))
     created = _create_reconciled(session, spec)
     session.claim(created.id)
+    session.directory.put(created)
     secret = _secret(created)
     live = created
     if not spec.active:
@@ -209,9 +210,13 @@ def _disable_new_key(session: Session, created: ApiKeyObject) -> ApiKeyObject:
     """The create body has no `active`: disable the new key, or remove it rather than
     leave a working key the stack does not know about."""
     try:
-        return session.client.update_api_key(created.id, ApiKeyUpdate(active=False))
+        disabled = session.client.update_api_key(created.id, ApiKeyUpdate(active=False))
     except ConsoleError as error:
         reason = f"disabling new API key {created.id} failed: {error}"
+    else:
+        session.directory.put(disabled)
+        return disabled
+    session.directory.discard(created.id)
     try:
         session.client.delete_api_key(created.id)
     except NotFoundError:
@@ -225,11 +230,16 @@ def _disable_new_key(session: Session, created: ApiKeyObject) -> ApiKeyObject:
 
 
 def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
-    """Refresh from the live key; a key deleted out of band leaves the stack."""
+    """Refresh from the live key; a key deleted out of band leaves the stack.
+
+    Reads share one list walk (see `directory`); a key the walk did not list is
+    confirmed gone by a direct read before it is dropped.
+    """
     client = session.client
     try:
-        live = client.get_api_key(key_id)
+        live = session.directory.get(key_id) or client.get_api_key(key_id)
     except NotFoundError:
+        session.directory.discard(key_id)
         return ReadResult(None, {})
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
@@ -271,6 +281,7 @@ def update(
         live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
     except ConsoleError as error:
         raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
+    session.directory.put(live)
     return outputs(
         live,
         email=spec.email,
@@ -284,9 +295,10 @@ def delete(session: Session, key_id: str) -> None:
     try:
         session.client.delete_api_key(key_id)
     except NotFoundError:
-        return
+        pass
     except ConsoleError as error:
         raise ApiKeyError(f"deleting API key {key_id} failed: {error}") from None
+    session.directory.discard(key_id)
 
 
 def _plain(value: Any) -> Any:

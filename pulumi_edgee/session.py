@@ -10,18 +10,21 @@ from __future__ import annotations
 import threading
 
 from .console import ConsoleClient
+from .directory import KeyDirectory
 from .settings import Settings
 
 
 class Session:
-    """What one process keeps per set of credentials: a pooled client, and the ids of
-    keys this process knows belong to a resource (so reconciliation never adopts them)."""
+    """What one process keeps per set of credentials: a pooled client, a shared view of
+    the key list, and the ids of keys this process knows belong to a resource (so
+    reconciliation never adopts them)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.client = ConsoleClient(
             settings.console_url, settings.organization_id, settings.api_token
         )
+        self.directory = KeyDirectory(self.client)
         self._claimed: set[str] = set()
         self._claims_lock = threading.Lock()
 

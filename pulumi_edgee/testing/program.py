@@ -591,14 +591,12 @@ class EngineMonitor(MockMonitor):
             dbr = provider_dbr
         if dbr:
             _delete(self.server, old, calls, preview=self.preview, replacing=True)
-            if not self.preview:
-                with self._lock:
-                    self._deleted.add(id(old))
+            with self._lock:
+                self._deleted.add(id(old))
             return self._create(urn, goal, inputs, calls)
         new = self._create(urn, goal, inputs, calls)
-        if not self.preview:
-            with self._lock:
-                self._condemned.add(id(old))
+        with self._lock:
+            self._condemned.add(id(old))
         return new
 
     def finish(self) -> None:
@@ -627,8 +625,7 @@ class EngineMonitor(MockMonitor):
                 self._record(Step(old.urn, op, tuple(calls), exn))
                 return
             self._record(Step(old.urn, op, tuple(calls)))
-            if not self.preview:
-                self._deleted.add(id(old))
+            self._deleted.add(id(old))
 
 
 class ProgramRunner:

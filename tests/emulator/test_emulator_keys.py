@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from pulumi_edgee.emulator import backend as backend_module
 from pulumi_edgee.testing import EmulatorHandle, run_emulator
 
 KEY_ID = re.compile(r"key_[A-Za-z0-9]{24}")
@@ -217,7 +217,7 @@ def test_ids_and_secrets_are_unique(emulator_api: httpx.Client, emulator: Emulat
 def repeating_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the random source produce the same characters for the first two draws."""
     draws = {"n": 0}
-    real_choice = backend_module.secrets.choice
+    real_choice = secrets.choice
 
     def choice(alphabet: str) -> str:
         draws["n"] += 1
@@ -225,7 +225,7 @@ def repeating_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
         # the same characters again, so the emulator must draw a third time.
         return "a" if draws["n"] <= 128 else real_choice(alphabet)
 
-    monkeypatch.setattr(backend_module.secrets, "choice", choice)
+    monkeypatch.setattr(secrets, "choice", choice)
 
 
 @pytest.mark.usefixtures("repeating_randomness")

@@ -64,7 +64,9 @@ def leaks() -> Iterator[LeakDetector]:
 
 @pytest.fixture(scope="module")
 def server(emulator_module: EmulatorHandle, leaks: LeakDetector) -> Iterator[ProviderServer]:
-    with ProviderServer(project="quickstart") as srv:
+    # Every read walks the list here, so out-of-band changes show at once; the shared
+    # list view has its own tests.
+    with ProviderServer(project="quickstart", env={"EDGEE_READ_REUSE_SECONDS": "0"}) as srv:
         srv.get_plugin_info()
         srv.configure(
             {

@@ -7,7 +7,8 @@ is how tests prove the order of a replacement.
 
 Behaviour, per input: ``name`` forces a replacement when it changes, ``value`` is updated in
 place (negative values fail Check), ``exclusive`` makes Diff ask for delete-before-replace,
-``fail_on`` (``"create"``, ``"update"`` or ``"delete"``) makes that operation raise. Outputs
+``fail_on`` (``"create"``, ``"update"`` or ``"delete"``) makes that operation raise,
+``diff_unknown`` makes Diff answer ``DiffResult()`` (changes unknown). Outputs
 echo the inputs plus a server-generated ``token`` returned in plain text (secret only through
 ``additional_secret_outputs``) and a ``signature`` the provider wraps as a secret itself.
 """
@@ -79,6 +80,8 @@ class CounterProvider(ResourceProvider):
         return CheckResult(dict(news), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if news.get("diff_unknown"):
+            return DiffResult()
         replaces = ["name"] if olds.get("name") != news.get("name") else []
         changed = [k for k in ("value", "fail_on", "seed") if olds.get(k) != news.get(k)]
         return DiffResult(

@@ -3,6 +3,7 @@ through config alone, as a user would between two ``pulumi up``.
 
 Each spec: ``name`` (logical name), ``label`` (the ``name`` input; defaults to the logical
 name), ``value`` (defaults to the ``defaultValue`` config), ``exclusive``, ``fail_on``,
+``diff_unknown``,
 ``with_seed`` (adds the secret ``seed`` config as an input), and resource options:
 ``dbr``, ``secret_token``, ``depends_on`` (logical names), ``protect``, ``retain``,
 ``ignore_changes``, ``replace_on_changes``, ``get_id`` (read an existing counter),
@@ -23,6 +24,8 @@ for spec in config.get_object("counters") or []:
     }
     if spec.get("exclusive"):
         props["exclusive"] = True
+    if spec.get("diff_unknown"):
+        props["diff_unknown"] = True
     if spec.get("fail_on"):
         props["fail_on"] = spec["fail_on"]
     if spec.get("with_seed"):

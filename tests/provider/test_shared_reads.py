@@ -1,0 +1,85 @@
+"""Reads share one list walk inside a provider process, through the real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from pulumi_edgee.testing import EmulatorHandle, run_emulator
+from pulumi_edgee.testing.provider_server import ProviderServer
+from pulumi_edgee.testing.secrets import LeakDetector
+
+from .conftest import ORGANIZATION, PROVIDER, TOKEN, Engine, urn
+
+
+@pytest.fixture(scope="module")
+def setup() -> Iterator[tuple[Engine, EmulatorHandle]]:
+    with (
+        run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator,
+        ProviderServer(project="quickstart", env={"EDGEE_READ_REUSE_SECONDS": "60"}) as server,
+    ):
+        server.configure(
+            {
+                "edgee:apiToken": TOKEN,
+                "edgee:organizationId": ORGANIZATION,
+                "edgee:consoleUrl": emulator.url,
+            }
+        )
+        yield Engine(server, LeakDetector()), emulator
+
+
+def list_walks(emulator: EmulatorHandle) -> int:
+    return sum(
+        1 for r in emulator.requests() if r["method"] == "GET" and r["path"].endswith("/api_keys")
+    )
+
+
+def test_a_refresh_of_many_keys_costs_one_list_walk(setup: tuple[Engine, EmulatorHandle]) -> None:
+    engine, emulator = setup
+    created = [engine.create(f"k{i}", name=f"key {i}") for i in range(30)]
+    emulator.clear_requests()
+    with ThreadPoolExecutor(8) as pool:
+        reads = list(
+            pool.map(
+                lambda c: engine.server.read(c[0], urn("k"), c[1], c[2]),
+                created,
+            )
+        )
+    assert [r.id for r in reads] == [c[0] for c in created]
+    assert [r.outputs["name"] for r in reads] == [f"key {i}" for i in range(30)]
+    assert list_walks(emulator) == 1
+    assert len(emulator.requests()) == 1, "no other request either"
+
+
+def test_a_read_after_this_process_writes_sees_the_write(
+    setup: tuple[Engine, EmulatorHandle],
+) -> None:
+    engine, emulator = setup
+    key_id, outputs, inputs = engine.create("own", name="before")
+    engine.server.read(key_id, urn("own"), outputs, inputs)  # the view now holds the key
+    news = {**inputs, "name": "after", "maxUsage": 9}
+    engine.server.update(key_id, urn("own"), outputs, news, inputs)
+    walks = list_walks(emulator)
+    read = engine.server.read(key_id, urn("own"), outputs, news)
+    assert (read.outputs["name"], read.outputs["maxUsage"]) == ("after", 9)
+    assert list_walks(emulator) == walks, "served from the shared view"
+    engine.server.delete(key_id, urn("own"), outputs)
+    assert engine.server.read(key_id, urn("own"), outputs, news).id == ""
+
+
+def test_a_key_missing_from_the_view_is_confirmed_before_it_is_dropped(
+    setup: tuple[Engine, EmulatorHandle],
+) -> None:
+    engine, emulator = setup
+    bare = {"__provider": PROVIDER}
+    engine.server.read(emulator.keys()[0]["id"], urn("x"), bare, {})  # take a view
+    with httpx.Client(
+        base_url=emulator.organization_url, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as api:
+        made_elsewhere = api.post("/api_keys", json={"name": "made elsewhere"}).json()
+    read = engine.server.read(made_elsewhere["id"], urn("elsewhere"), bare, {})
+    assert read.id == made_elsewhere["id"], "absent from the view is not proof of deletion"
+    assert read.outputs["name"] == "made elsewhere"
