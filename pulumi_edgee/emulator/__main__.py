@@ -22,13 +22,23 @@ TOKEN_ENV = "EDGEE_EMULATOR_TOKEN"  # noqa: S105
 READ_ONLY_TOKEN_ENV = "EDGEE_EMULATOR_READ_ONLY_TOKEN"  # noqa: S105
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pulumi_edgee.emulator",
         description="Local emulator of the Edgee Console API (Gateway API keys).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=0, help="port to bind; 0 picks a free one")
     parser.add_argument(
         "--token",
         default=os.environ.get(TOKEN_ENV),

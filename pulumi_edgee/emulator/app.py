@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Literal
 from urllib.parse import parse_qsl, unquote
@@ -287,7 +287,8 @@ class ConsoleApp:
     # ------------------------------------------------------------------ Console API
 
     def _console(self, request: HttpRequest) -> HttpResponse:
-        started_at = self.backend.now()
+        # Wall time, not the backend's injectable clock: it pairs with duration_ms.
+        started_at = datetime.now(timezone.utc)
         started = time.perf_counter()
         decision = self.backend.match_faults(request.method, request.path)
         status: int | None = None

@@ -140,6 +140,8 @@ def run_emulator(
     """
     if backend is None:
         backend = EmulatorBackend(state_file=state_file, now=now)
+    elif state_file is not None or now is not utc_now:
+        raise ValueError("pass either a backend or state_file/now, not both")
     app = ConsoleApp(
         backend,
         token=token,

@@ -846,6 +846,7 @@ class ProgramRunner:
         sys.path.insert(0, program)
         os.chdir(program)
         loop = asyncio.new_event_loop()
+        loop.set_exception_handler(_ignore_unobserved_failures)
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(run_in_stack(lambda: _run_main(program)))
@@ -857,11 +858,21 @@ class ProgramRunner:
             for task in pending:
                 task.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            # Registrations still in flight in executor threads (after a program error)
+            # must finish before the state is merged.
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
             asyncio.set_event_loop(None)
             os.chdir(cwd)
             sys.path.remove(program)
             _forget_program_modules(self.program_dir, set(sys.modules) - modules)
+
+
+def _ignore_unobserved_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Like the language host, stay quiet about the failed futures a failed program leaves
+    unobserved (every output of a failed resource); report anything else."""
+    if "never retrieved" not in context.get("message", ""):
+        loop.default_exception_handler(context)
 
 
 def _run_main(program: str) -> None:

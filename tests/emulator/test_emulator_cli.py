@@ -102,7 +102,7 @@ def test_spawn_emulator_with_options(tmp_path: Path) -> None:
         assert (
             httpx.delete(f"{emu.organization_url}/api_keys/{key['id']}", headers=read_only)
         ).status_code == 403
-        assert [k["name"] for k in emu.keys()] == ["spawned"]  # noqa: SIM118 - an admin call
+        assert [k["name"] for k in emu.keys()] == ["spawned"]
         process = emu.process
     assert process.returncode == 0
     assert [k["name"] for k in json.loads(state.read_text())["keys"]] == ["spawned"]

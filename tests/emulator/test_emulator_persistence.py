@@ -68,3 +68,21 @@ def test_an_unreadable_state_file_is_refused(tmp_path: Path, content: str) -> No
     state.write_text(content)
     with pytest.raises(StateFileError, match="cannot load"):
         EmulatorBackend(state_file=state)
+
+
+def test_a_backend_can_be_served_again_by_a_new_server() -> None:
+    backend = EmulatorBackend()
+    with (
+        run_emulator(token="t", organization_id="org_1", backend=backend) as first,
+        client(first.organization_url) as api,
+    ):
+        key = api.post("/api_keys", json={"name": "kept"}).json()
+    with run_emulator(token="t2", organization_id="org_1", backend=backend) as second:
+        stored = second.keys()
+    assert second.backend is backend
+    assert [k["id"] for k in stored] == [key["id"]]
+    with (
+        pytest.raises(ValueError, match="either"),
+        run_emulator(token="t", organization_id="o", backend=backend, state_file="x"),
+    ):
+        pass

@@ -16,7 +16,7 @@ from .conftest import PROVIDER, TOKEN, Engine, urn
 
 
 def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
-    return {k["id"]: k for k in emulator.keys()}  # noqa: SIM118 - an admin call, not a dict
+    return {k["id"]: k for k in emulator.keys()}
 
 
 def console(emulator: EmulatorHandle) -> httpx.Client:
