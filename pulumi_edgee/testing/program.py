@@ -6,6 +6,17 @@ registration: it keeps a state between runs and drives a real dynamic provider s
 (``ProviderServer``) with the engine's call sequences for preview, up, refresh and destroy,
 including secret propagation and deferred deletes. The aim is that a test sees the provider
 calls, the state and the stack outputs that ``pulumi`` itself would produce.
+
+Knowingly not modelled (the engine does these; this harness does not): CheckConfig and
+DiffConfig (the server answers UNIMPLEMENTED anyway); parallel delete antichains (deletes run
+one at a time, last in state first); delete-before-replace of dependents that would also be
+replaced, and the ``pendingReplacement`` marker a failed delete-before-replace Create leaves;
+nested ``ignore_changes`` paths; secretness below the top level of a property (an output
+object with one secret field is wholly secret here); aliases, ``deleted_with``,
+``replace_with``, custom timeouts, targets, transforms, hooks, policy packs; explicit
+providers, non-dynamic resources and invokes (refused with ``EngineError``); imports beyond
+the Read that fails in the Python server; encryption (secrets in ``export_state()`` are
+masked, not encrypted).
 """
 
 from __future__ import annotations
@@ -381,11 +392,12 @@ class EngineMonitor(MockMonitor):
         command's resources in completion order, then the old ones it did not replace."""
         rest = []
         for old in self._old:
-            if id(old) in self._deleted or id(old) in self._superseded:
+            if id(old) in self._deleted:
                 continue
-            rest.append(
-                dataclasses.replace(old, pending_delete=True) if id(old) in self._condemned else old
-            )
+            if id(old) in self._condemned:
+                rest.append(dataclasses.replace(old, pending_delete=True))
+            elif id(old) not in self._superseded:
+                rest.append(old)
         return [*self._new.values(), *rest]
 
     # -- the resource monitor service -------------------------------------------------------
@@ -491,7 +503,7 @@ class EngineMonitor(MockMonitor):
         op: StepOp = "create" if old is None else "same"
         try:
             self._require_dynamic(goal.type)
-            if goal.import_id:
+            if goal.import_id and (old is None or old.id != goal.import_id):
                 op = "import"
                 self._import(urn, goal, calls)
             news = goal.props

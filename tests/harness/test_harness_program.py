@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -266,6 +267,33 @@ def test_a_failed_delete_keeps_the_resource(counters: RunnerFactory, cloud: Coun
     assert stack.state.get("fd").id in cloud.load()["items"]
 
 
+def test_a_failed_deferred_delete_is_retried_by_the_next_up(
+    counters: RunnerFactory, cloud: CounterCloud
+) -> None:
+    stack = counters({"name": "lk", "label": "one"})
+    ok(stack.up())
+    old_id = stack.state.get("lk").id
+    db = cloud.load()
+    db["items"][old_id]["locked"] = True
+    cloud.save(db)
+    stack.set_config("counters", [{"name": "lk", "label": "two"}])
+    failed = stack.up()
+    assert isinstance(failed.error, ProviderCallError)
+    assert [s.op for s in failed.steps_for("lk")] == ["replace", "delete-replaced"]
+    pending = [r for r in stack.state.resources if r.pending_delete]
+    assert [r.id for r in pending] == [old_id]
+    assert stack.export_state()["deployment"]["resources"][-1]["delete"] is True
+    assert stack.state.get("lk").id != old_id
+
+    db = cloud.load()
+    db["items"][old_id]["locked"] = False
+    cloud.save(db)
+    retried = ok(stack.up())
+    assert [s.op for s in retried.steps_for("lk")] == ["same", "delete-replaced"]
+    assert not any(r.pending_delete for r in stack.state.resources)
+    assert old_id not in cloud.load()["items"]
+
+
 def test_check_failures_fail_the_step_before_any_other_call(counters: RunnerFactory) -> None:
     result = counters({"name": "neg", "value": -1}).up()
     assert isinstance(result.error, EngineError)
@@ -388,6 +416,7 @@ def test_several_programs_and_runs_share_one_process(
         ("group-counter", "update"),
     ]
     assert settings.get_monitor() is None, "no runtime settings leak out of a run"
+    assert "group" not in sys.modules, "the program's own modules are imported afresh each run"
 
 
 @pytest.mark.parametrize(

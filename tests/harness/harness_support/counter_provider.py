@@ -8,7 +8,8 @@ is how tests prove the order of a replacement.
 Behaviour, per input: ``name`` forces a replacement when it changes, ``value`` is updated in
 place (negative values fail Check), ``exclusive`` makes Diff ask for delete-before-replace,
 ``fail_on`` (``"create"``, ``"update"`` or ``"delete"``) makes that operation raise,
-``diff_unknown`` makes Diff answer ``DiffResult()`` (changes unknown). Outputs
+``diff_unknown`` makes Diff answer ``DiffResult()`` (changes unknown); an item marked
+``locked`` in the file cannot be deleted. Outputs
 echo the inputs plus a server-generated ``token`` returned in plain text (secret only through
 ``additional_secret_outputs``) and a ``signature`` the provider wraps as a secret itself.
 """
@@ -129,6 +130,8 @@ class CounterProvider(ResourceProvider):
         _fail_if(props, "delete")
         with _lock:
             db = load_db()
+            if db["items"].get(id_, {}).get("locked"):
+                raise RuntimeError(f"counter {id_} is locked")
             db["items"].pop(id_, None)
             db["log"].append(["delete", id_])
             save_db(db)

@@ -3,9 +3,8 @@ through config alone, as a user would between two ``pulumi up``.
 
 Each spec: ``name`` (logical name), ``label`` (the ``name`` input; defaults to the logical
 name), ``value`` (defaults to the ``defaultValue`` config), ``exclusive``, ``fail_on``,
-``diff_unknown``,
-``with_seed`` (adds the secret ``seed`` config as an input), and resource options:
-``dbr``, ``secret_token``, ``depends_on`` (logical names), ``protect``, ``retain``,
+``diff_unknown``, ``with_seed`` (adds the secret ``seed`` config as an input), and resource
+options: ``dbr``, ``secret_token``, ``depends_on`` (logical names), ``protect``, ``retain``,
 ``ignore_changes``, ``replace_on_changes``, ``get_id`` (read an existing counter),
 ``import_id``.
 """
