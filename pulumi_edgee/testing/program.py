@@ -339,7 +339,7 @@ class EngineMonitor(MockMonitor):
     """The resource monitor for one command: it plays the engine's step generator and executor.
 
     Each dynamic resource registration becomes the engine's calls on the provider server
-    (see the module docstring of ``ProgramRunner`` for the sequences). Registrations arrive
+    (``ProgramRunner`` lists the sequences). Registrations arrive
     concurrently from the SDK's executor threads, as they reach the engine; provider calls
     run in parallel and only the bookkeeping is serialized. After the first failed step the
     monitor refuses further registrations, as the engine cancels the deployment.
@@ -517,7 +517,13 @@ class EngineMonitor(MockMonitor):
             if old is None:
                 new = self._create(urn, goal, inputs, calls)
             else:
-                op, new = self._diff_and_apply(urn, goal, old, inputs, calls)
+                op, provider_dbr = self._diff(urn, goal, old, inputs, calls)
+                if op == "same":
+                    new = goal.state(urn, old.id, inputs, _Props(old.outputs, old.secret_outputs))
+                elif op == "update":
+                    new = self._update(urn, goal, old, inputs, calls)
+                else:
+                    new = self._replace(urn, goal, old, provider_dbr, calls)
         except Exception as exn:
             self._record(Step(urn, op, tuple(calls), exn))
             raise
@@ -549,9 +555,11 @@ class EngineMonitor(MockMonitor):
             urn, created.id, inputs, _annotate(created.outputs, created.secret_keys, inputs)
         )
 
-    def _diff_and_apply(
+    def _diff(
         self, urn: str, goal: _Goal, old: ResourceState, inputs: _Props, calls: list[str]
-    ) -> tuple[StepOp, ResourceState]:
+    ) -> tuple[StepOp, bool]:
+        """Diff against the old outputs; the step to take and the provider's
+        delete-before-replace answer."""
         diff = _logged(
             calls, "Diff", self.server.diff, old.id, urn, old.outputs, inputs.values, old.inputs
         )
@@ -566,24 +574,21 @@ class EngineMonitor(MockMonitor):
                 k for k in changed if k in goal.replace_on_changes or "*" in goal.replace_on_changes
             ]
         if changes == "none":
-            outputs = _Props(old.outputs, old.secret_outputs)
-            return "same", goal.state(urn, old.id, inputs, outputs)
-        if not replaces:
-            if self.preview:
-                return "update", goal.state(urn, old.id, inputs, inputs)
-            updated = _logged(
-                calls,
-                "Update",
-                self.server.update,
-                old.id,
-                urn,
-                old.outputs,
-                inputs.values,
-                old.inputs,
-            )
-            outputs = _annotate(updated.outputs, updated.secret_keys, inputs)
-            return "update", goal.state(urn, old.id, inputs, outputs)
-        return "replace", self._replace(urn, goal, old, diff.delete_before_replace, calls)
+            return "same", diff.delete_before_replace
+        return ("replace" if replaces else "update"), diff.delete_before_replace
+
+    def _update(
+        self, urn: str, goal: _Goal, old: ResourceState, inputs: _Props, calls: list[str]
+    ) -> ResourceState:
+        """Update in place; a preview keeps the checked inputs as the outputs."""
+        if self.preview:
+            return goal.state(urn, old.id, inputs, inputs)
+        updated = _logged(
+            calls, "Update", self.server.update, old.id, urn, old.outputs, inputs.values, old.inputs
+        )
+        return goal.state(
+            urn, old.id, inputs, _annotate(updated.outputs, updated.secret_keys, inputs)
+        )
 
     def _replace(
         self, urn: str, goal: _Goal, old: ResourceState, provider_dbr: bool, calls: list[str]

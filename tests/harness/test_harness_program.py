@@ -195,6 +195,16 @@ def test_refresh_drops_vanished_resources_and_picks_up_drift(
     }
 
 
+def test_a_failed_refresh_keeps_the_state(counters: RunnerFactory) -> None:
+    stack = counters({"name": "rf", "fail_on": "read"})
+    ok(stack.up())
+    before = stack.state
+    result = stack.refresh()
+    assert isinstance(result.error, ProviderCallError)
+    assert ops(result) == [("rf", "refresh", ("Read",))]
+    assert stack.state == before
+
+
 def test_secret_outputs_follow_the_engine_rules(counters: RunnerFactory) -> None:
     stack = counters(
         {"name": "s", "secret_token": True, "with_seed": True},
@@ -252,7 +262,7 @@ def test_a_failed_update_keeps_the_old_state(counters: RunnerFactory) -> None:
     stack.set_config("counters", [{"name": "fu", "value": 2, "fail_on": "update"}])
     result = stack.up()
     assert isinstance(result.error, ProviderCallError)
-    assert result.steps_for("fu")[0].calls == ("Check", "Diff", "Update")
+    assert ops(result) == [("fu", "update", ("Check", "Diff", "Update"))]
     assert stack.state.get("fu") == old
 
 
@@ -316,6 +326,7 @@ def test_protect_refuses_delete_and_replace(counters: RunnerFactory) -> None:
     stack.set_config("counters", [{"name": "prot", "protect": True, "label": "other"}])
     replaced = stack.up()
     assert isinstance(replaced.error, EngineError)
+    assert ops(replaced) == [("prot", "replace", ("Check", "Diff"))]
     assert "marked for protection" in str(replaced.error)
     stack.set_config("counters", [])
     assert isinstance(stack.up().error, EngineError)

@@ -7,7 +7,7 @@ is how tests prove the order of a replacement.
 
 Behaviour, per input: ``name`` forces a replacement when it changes, ``value`` is updated in
 place (negative values fail Check), ``exclusive`` makes Diff ask for delete-before-replace,
-``fail_on`` (``"create"``, ``"update"`` or ``"delete"``) makes that operation raise,
+``fail_on`` (``"create"``, ``"read"``, ``"update"`` or ``"delete"``) makes that operation raise,
 ``diff_unknown`` makes Diff answer ``DiffResult()`` (changes unknown); an item marked
 ``locked`` in the file cannot be deleted. Outputs
 echo the inputs plus a server-generated ``token`` returned in plain text (secret only through
@@ -106,6 +106,7 @@ class CounterProvider(ResourceProvider):
         return CreateResult(id_, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        _fail_if(props, "read")
         with _lock:
             item = load_db()["items"].get(id_)
         if item is None:
