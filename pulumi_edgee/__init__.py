@@ -1,10 +1,28 @@
 """Manage Edgee AI Gateway API keys as code with Pulumi.
 
-Only the names a program needs are imported here, and none of them imports the HTTP
-client or pydantic: those load when the provider first runs.
+The public names load on first use, so that `python -m pulumi_edgee.emulator` and the
+console client do not pay for the Pulumi SDK; a program's `from pulumi_edgee import
+ApiKey` loads the resource, which imports neither the HTTP client nor pydantic.
 """
 
-from .api_key import ApiKey, ApiKeyArgs
-from .provider import ApiKeyProvider
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api_key import ApiKey, ApiKeyArgs
+    from .provider import ApiKeyProvider
 
 __all__ = ["ApiKey", "ApiKeyArgs", "ApiKeyProvider"]
+
+_HOMES = {"ApiKey": ".api_key", "ApiKeyArgs": ".api_key", "ApiKeyProvider": ".provider"}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __name__), name)
+    globals()[name] = value
+    return value

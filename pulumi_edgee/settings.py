@@ -7,11 +7,12 @@ instance, which is pickled into every resource's state.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from .console import is_loopback
 
 DEFAULT_CONSOLE_URL = "https://api.edgee.app"
 
@@ -87,13 +88,3 @@ def _url_problem(url: str) -> str | None:
             f"loopback hosts such as the local emulator): {CONSOLE_URL.how_to_set()}"
         )
     return None
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses, the only hosts allowed plain http."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

@@ -3,7 +3,7 @@
 Imported lazily by the provider, so it may pull in httpx and pydantic.
 """
 
-from .client import ConsoleClient
+from .client import ConsoleClient, is_loopback
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -41,4 +41,5 @@ __all__ = [
     "TransportError",
     "UnexpectedResponseError",
     "UnsupportedOperationError",
+    "is_loopback",
 ]

@@ -42,7 +42,8 @@ _ITEM_FIELDS = ("data", "items", "api_keys")
 _CURSOR_FIELDS = ("next_cursor", "cursor", "next")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses, the only hosts allowed plain http."""
     if host.lower() == "localhost":
         return True
     try:
@@ -137,7 +138,7 @@ class ConsoleClient:
             raise ConfigurationError("The Console API URL must not embed credentials")
         if not url.host or url.scheme not in ("https", "http"):
             raise ConfigurationError(f"Invalid Console API URL {base_url!r}: need https://host")
-        if url.scheme == "http" and not _is_loopback(url.host):
+        if url.scheme == "http" and not is_loopback(url.host):
             raise ConfigurationError(
                 f"Refusing plain-http Console API URL {base_url!r}: the token would travel "
                 "unencrypted; use https:// (http:// is allowed only for loopback hosts)"
