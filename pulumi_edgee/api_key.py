@@ -12,32 +12,11 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi.dynamic
 
+from .properties import OUTPUT_ONLY_PYTHON, PYTHON_TO_WIRE, WIRE_TO_PYTHON
 from .provider import ApiKeyProvider
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-# Kept in step with `spec.PROPS` (a test checks it): importing `spec` here would pull
-# pydantic into every program.
-_PYTHON_TO_WIRE = {
-    "coding_assistant": "codingAssistant",
-    "max_usage": "maxUsage",
-    "expires_in_days": "expiresInDays",
-    "organization_id": "organizationId",
-    "debug_mode": "debugMode",
-    "created_at": "createdAt",
-    "expires_at": "expiresAt",
-    "last_used_at": "lastUsedAt",
-}
-_WIRE_TO_PYTHON = {wire: python for python, wire in _PYTHON_TO_WIRE.items()}
-_OUTPUT_ONLY = (
-    "organization_id",
-    "debug_mode",
-    "created_at",
-    "expires_at",
-    "last_used_at",
-    "key",
-)
 
 
 @dataclass
@@ -107,7 +86,7 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
             keywords = {f.name: getattr(args, f.name) for f in fields(args)}
         if keywords["name"] is None:
             raise TypeError(f"ApiKey {resource_name!r}: missing required argument `name`")
-        props: dict[str, Any] = {**keywords, **dict.fromkeys(_OUTPUT_ONLY)}
+        props: dict[str, Any] = {**keywords, **dict.fromkeys(OUTPUT_ONLY_PYTHON)}
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
         super().__init__(
             ApiKeyProvider(),
@@ -117,7 +96,7 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
         )
 
     def translate_input_property(self, prop: str) -> str:
-        return _PYTHON_TO_WIRE.get(prop, prop)
+        return PYTHON_TO_WIRE.get(prop, prop)
 
     def translate_output_property(self, prop: str) -> str:
-        return _WIRE_TO_PYTHON.get(prop, prop)
+        return WIRE_TO_PYTHON.get(prop, prop)

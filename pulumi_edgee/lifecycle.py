@@ -23,8 +23,9 @@ from .console import (
     NotFoundError,
     OutcomeUnknownError,
 )
+from .properties import INPUT_PROPS, Change, Prop
 from .session import Session
-from .spec import INPUT_PROPS, PROPS_BY_WIRE, ApiKeySpec, Change, Prop, validate
+from .spec import ApiKeySpec, validate
 
 PROVIDER_KEY = "__provider"
 
@@ -39,8 +40,12 @@ class ApiKeyError(Exception):
     """A lifecycle step that failed; the message says what and why, never a secret."""
 
 
+_INPUT_NAMES = frozenset(p.wire for p in INPUT_PROPS)
+
+
 def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k in PROPS_BY_WIRE and k != PROVIDER_KEY}
+    """The input properties of a property bag (outputs and `__provider` left out)."""
+    return {k: v for k, v in props.items() if k in _INPUT_NAMES}
 
 
 def check(news: Mapping[str, Any]) -> CheckResult:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-from .console import is_loopback
+from .console import ConfigurationError, check_base_url
 
 DEFAULT_CONSOLE_URL = "https://api.edgee.app"
 
@@ -79,12 +78,8 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
 
 
 def _url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"the Console URL {url!r} is not an http(s) URL: {CONSOLE_URL.how_to_set()}"
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return (
-            f"the Console URL {url!r} must use https:// (plain http is allowed only for "
-            f"loopback hosts such as the local emulator): {CONSOLE_URL.how_to_set()}"
-        )
+    try:
+        check_base_url(url)
+    except ConfigurationError as error:
+        return f"{error}: {CONSOLE_URL.how_to_set()}"
     return None

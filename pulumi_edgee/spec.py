@@ -1,19 +1,13 @@
-"""The ApiKey property table and input model: the one place that says what each property
-is, how it is validated and whether changing it updates in place or replaces the key.
-
-`check`, `diff`, the README's reference table and `schema.json` all read this module, so
-they cannot disagree. Property names here are the wire names (camelCase, as in Pulumi
-state and the package schema); the Python resource maps them to snake_case.
-"""
+"""The ApiKey input model: validation of desired inputs, the way the Console API
+validates them, with failures that name the property and the fix (from `properties`)."""
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -26,146 +20,22 @@ from pydantic import (
     model_validator,
 )
 
-KeyType = Literal["api", "coding_agent"]
-CodingAssistant = Literal["claude_code", "opencode", "codex"]
-
-KEY_TYPES: tuple[str, ...] = ("api", "coding_agent")
-CODING_ASSISTANTS: tuple[str, ...] = ("claude_code", "opencode", "codex")
-MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._:-]*$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-MAX_NAME_LENGTH = 255
-MAX_EMAIL_LENGTH = 254
-MAX_USAGE_LIMIT = 1_000_000_000
-MAX_EXPIRY_DAYS = 3650
+from .properties import (
+    EMAIL_PATTERN,
+    KEY_TYPES,
+    MAX_EMAIL_LENGTH,
+    MAX_EXPIRY_DAYS,
+    MAX_NAME_LENGTH,
+    MAX_USAGE_LIMIT,
+    MODEL_PATTERN,
+    PROPS_BY_WIRE,
+    PYTHON_TO_WIRE,
+    CodingAssistant,
+    KeyType,
+)
 
 _MODEL_RE = re.compile(MODEL_PATTERN)
 _EMAIL_RE = re.compile(EMAIL_PATTERN)
-
-
-class Change(enum.Enum):
-    """What a changed value does to the existing key."""
-
-    IN_PLACE = "in-place update"
-    REPLACE = "replacement"
-    OUTPUT_ONLY = "output only"
-
-
-@dataclass(frozen=True)
-class Prop:
-    """One property of the ApiKey resource, as the engine, the schema and the docs see it."""
-
-    wire: str
-    python: str
-    schema_type: str
-    change: Change
-    description: str
-    fix: str = ""
-    required: bool = False
-    default: Any = None
-    secret: bool = False
-    items: str | None = None
-    enum: tuple[str, ...] = ()
-
-
-PROPS: tuple[Prop, ...] = (
-    Prop(
-        "name",
-        "name",
-        "string",
-        Change.IN_PLACE,
-        "Descriptive name of the key, shown in the Edgee Console.",
-        fix=f"Set `name` to a non-empty string of at most {MAX_NAME_LENGTH} characters.",
-        required=True,
-    ),
-    Prop(
-        "type",
-        "type",
-        "string",
-        Change.REPLACE,
-        "`api` for Gateway requests or `coding_agent` for coding assistants.",
-        fix="Set `type` to `api` or `coding_agent` (or leave it unset for `api`).",
-        default="api",
-        enum=KEY_TYPES,
-    ),
-    Prop(
-        "codingAssistant",
-        "coding_assistant",
-        "string",
-        Change.REPLACE,
-        "The coding assistant a `coding_agent` key is for.",
-        fix=(
-            "Set `coding_assistant` to `claude_code`, `opencode` or `codex` when `type` is "
-            "`coding_agent`, and leave it unset for `api` keys."
-        ),
-        enum=CODING_ASSISTANTS,
-    ),
-    Prop(
-        "models",
-        "models",
-        "array",
-        Change.IN_PLACE,
-        "Models the key may call, as `{author}/{model}`; empty means unrestricted. "
-        "Order and duplicates are ignored.",
-        fix="List models as `author/model` strings, e.g. `anthropic/claude-opus-4-6`.",
-        items="string",
-    ),
-    Prop(
-        "maxUsage",
-        "max_usage",
-        "integer",
-        Change.IN_PLACE,
-        "Monthly usage limit in USD; the key stops working past it.",
-        fix=(
-            f"Set `max_usage` to a whole number of USD per month from 1 to {MAX_USAGE_LIMIT}, "
-            "or leave it unset for no limit."
-        ),
-    ),
-    Prop(
-        "expiresInDays",
-        "expires_in_days",
-        "integer",
-        Change.REPLACE,
-        "Days from creation after which the key stops working. Changing it creates a new key.",
-        fix=f"Set `expires_in_days` to a whole number of days from 1 to {MAX_EXPIRY_DAYS}, "
-        "or leave it unset for a key that does not expire.",
-    ),
-    Prop(
-        "email",
-        "email",
-        "string",
-        Change.IN_PLACE,
-        "Email associated with the key, for billing and organization tracking.",
-        fix=f"Set `email` to an address like `team@example.com` (at most {MAX_EMAIL_LENGTH} "
-        "characters), or leave it unset.",
-    ),
-    Prop(
-        "active",
-        "active",
-        "boolean",
-        Change.IN_PLACE,
-        "Whether the key works; `false` disables it without deleting it.",
-        fix="Set `active` to true or false.",
-        default=True,
-    ),
-    Prop("organizationId", "organization_id", "string", Change.OUTPUT_ONLY,
-         "Organization that owns the key."),
-    Prop("debugMode", "debug_mode", "boolean", Change.OUTPUT_ONLY,
-         "Whether debug logging is on for the key."),
-    Prop("createdAt", "created_at", "string", Change.OUTPUT_ONLY,
-         "When the key was created (ISO 8601, UTC)."),
-    Prop("expiresAt", "expires_at", "string", Change.OUTPUT_ONLY,
-         "When the key stops working (ISO 8601, UTC), if it expires."),
-    Prop("lastUsedAt", "last_used_at", "string", Change.OUTPUT_ONLY,
-         "When the key was last used (ISO 8601, UTC), if ever."),
-    Prop("key", "key", "string", Change.OUTPUT_ONLY,
-         "The secret Gateway API key. Always a Pulumi secret.", secret=True),
-)  # fmt: skip
-
-PROPS_BY_WIRE: dict[str, Prop] = {p.wire: p for p in PROPS}
-INPUT_PROPS: tuple[Prop, ...] = tuple(p for p in PROPS if p.change is not Change.OUTPUT_ONLY)
-REPLACE_PROPS: tuple[str, ...] = tuple(p.wire for p in PROPS if p.change is Change.REPLACE)
-PYTHON_TO_WIRE: dict[str, str] = {p.python: p.wire for p in PROPS}
-WIRE_TO_PYTHON: dict[str, str] = {p.wire: p.python for p in PROPS}
 
 
 def _whole_number(value: Any) -> Any:

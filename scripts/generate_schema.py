@@ -1,6 +1,6 @@
 """Generate `schema.json`, the Pulumi package schema, from the code's own tables.
 
-The ApiKey properties come from `pulumi_edgee.spec.PROPS` and the provider configuration
+The ApiKey properties come from `pulumi_edgee.properties.PROPS` and the provider configuration
 from `pulumi_edgee.settings.CONFIG_SOURCES`, so the schema cannot say something the
 provider does not do. Run it after changing either:
 
@@ -28,7 +28,7 @@ PYPROJECT_PATH = ROOT / "pyproject.toml"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pulumi_edgee import settings, spec  # noqa: E402
+from pulumi_edgee import properties, settings  # noqa: E402
 
 PACKAGE = "edgee"
 DISTRIBUTION = "pulumi-edgee"
@@ -121,12 +121,12 @@ def config_variables() -> dict[str, dict[str, Any]]:
     return {_setting_name(s): config_variable(s) for s in settings.CONFIG_SOURCES}
 
 
-def enum_type_token(prop: spec.Prop) -> str:
+def enum_type_token(prop: properties.Prop) -> str:
     name = ENUM_TYPE_NAMES.get(prop.wire, f"{RESOURCE_NAME}{prop.wire[:1].upper()}{prop.wire[1:]}")
     return f"{PACKAGE}:index:{name}"
 
 
-def _type_ref(prop: spec.Prop) -> dict[str, Any]:
+def _type_ref(prop: properties.Prop) -> dict[str, Any]:
     if prop.schema_type == "array":
         if prop.items is None:
             raise ValueError(f"array property {prop.wire!r} has no `items` type")
@@ -134,11 +134,11 @@ def _type_ref(prop: spec.Prop) -> dict[str, Any]:
     return {"type": prop.schema_type}
 
 
-def _replaces(prop: spec.Prop) -> dict[str, Any]:
-    return {"replaceOnChanges": True} if prop.change is spec.Change.REPLACE else {}
+def _replaces(prop: properties.Prop) -> dict[str, Any]:
+    return {"replaceOnChanges": True} if prop.change is properties.Change.REPLACE else {}
 
 
-def output_property(prop: spec.Prop) -> dict[str, Any]:
+def output_property(prop: properties.Prop) -> dict[str, Any]:
     """A property as the resource reports it (`properties`).
 
     Enum properties stay plain strings here: the Console API may grow new values (the
@@ -154,7 +154,7 @@ def output_property(prop: spec.Prop) -> dict[str, Any]:
     return result
 
 
-def input_property(prop: spec.Prop) -> dict[str, Any]:
+def input_property(prop: properties.Prop) -> dict[str, Any]:
     """A property as a program sets it (`inputProperties`): enums are the enum types."""
     type_ref = {"$ref": f"#/types/{enum_type_token(prop)}"} if prop.enum else _type_ref(prop)
     result: dict[str, Any] = {**type_ref, "description": prop.description, **_replaces(prop)}
@@ -165,9 +165,9 @@ def input_property(prop: spec.Prop) -> dict[str, Any]:
     return result
 
 
-def always_output(prop: spec.Prop) -> bool:
+def always_output(prop: properties.Prop) -> bool:
     """Whether the resource always reports a value for the property."""
-    if prop.change is spec.Change.OUTPUT_ONLY:
+    if prop.change is properties.Change.OUTPUT_ONLY:
         return prop.wire not in OPTIONAL_OUTPUTS
     # Required inputs, inputs with a default, and lists (`[]` when unset) are always set.
     return prop.required or prop.default is not None or prop.schema_type == "array"
@@ -180,7 +180,7 @@ def enum_types() -> dict[str, dict[str, Any]]:
             "type": p.schema_type,
             "enum": [{"value": value} for value in p.enum],
         }
-        for p in spec.PROPS
+        for p in properties.PROPS
         if p.enum
     }
 
@@ -193,12 +193,12 @@ def _or_list(names: list[str]) -> str:
 
 def resource_description() -> str:
     parts = ["An Edgee AI Gateway API key."]
-    secrets = [p.wire for p in spec.PROPS if p.secret]
+    secrets = [p.wire for p in properties.PROPS if p.secret]
     if secrets:
         parts.append(f"Its secret, {_or_list(secrets)}, is always a Pulumi secret.")
-    if spec.REPLACE_PROPS:
+    if properties.REPLACE_PROPS:
         parts.append(
-            f"Changing {_or_list(list(spec.REPLACE_PROPS))} replaces the key (the new key "
+            f"Changing {_or_list(list(properties.REPLACE_PROPS))} replaces the key (the new key "
             "has a new secret); every other input is updated in place."
         )
     return " ".join(parts)
@@ -207,10 +207,10 @@ def resource_description() -> str:
 def api_key_resource() -> dict[str, Any]:
     return {
         "description": resource_description(),
-        "properties": {p.wire: output_property(p) for p in spec.PROPS},
-        "required": [p.wire for p in spec.PROPS if always_output(p)],
-        "inputProperties": {p.wire: input_property(p) for p in spec.INPUT_PROPS},
-        "requiredInputs": [p.wire for p in spec.INPUT_PROPS if p.required],
+        "properties": {p.wire: output_property(p) for p in properties.PROPS},
+        "required": [p.wire for p in properties.PROPS if always_output(p)],
+        "inputProperties": {p.wire: input_property(p) for p in properties.INPUT_PROPS},
+        "requiredInputs": [p.wire for p in properties.INPUT_PROPS if p.required],
     }
 
 
@@ -252,7 +252,7 @@ def properties_table() -> str:
         "| Python | state | type | a change means | description |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for prop in spec.PROPS:
+    for prop in properties.PROPS:
         kind = f"list of {prop.items}" if prop.items else prop.schema_type
         if prop.enum:
             kind += ": " + ", ".join(f"`{value}`" for value in prop.enum)

@@ -3,7 +3,7 @@
 Imported lazily by the provider, so it may pull in httpx and pydantic.
 """
 
-from .client import ConsoleClient, is_loopback
+from .client import ConsoleClient, check_base_url, is_loopback
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -14,6 +14,7 @@ from .errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
+    RetryableApiError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
@@ -37,9 +38,11 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitedError",
     "RetryPolicy",
+    "RetryableApiError",
     "ServerError",
     "TransportError",
     "UnexpectedResponseError",
     "UnsupportedOperationError",
+    "check_base_url",
     "is_loopback",
 ]

