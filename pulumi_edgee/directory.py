@@ -4,10 +4,10 @@ costs about one walk of the list instead of N.
 The Console API documents no single-key read, so each read would otherwise walk every
 page. The engine refreshes a stack by calling Read for every key, up to four at once;
 all of them are answered from one walk taken at most `max_age` seconds earlier (5 s, or
-`EDGEE_READ_REUSE_SECONDS`; 0 makes every read walk the list). Writes
-made by this process update the view at once, so a read after this process's own write
-always sees it. A key missing from the view is never taken as deleted on the view's
-word: the caller confirms with a direct read.
+`EDGEE_READ_REUSE_SECONDS`; 0 makes every read walk the list). Writes made by this
+process update the view at once, even while a walk is under way, so a read after this
+process's own write always sees it. A key missing from the view is never taken as
+deleted on the view's word: the caller confirms with a direct read.
 """
 
 from __future__ import annotations
@@ -47,45 +47,69 @@ class KeyDirectory:
         self._clock = clock
         self._keys: dict[str, ApiKeyObject] = {}
         self._taken_at: float | None = None
-        self._walking = False
+        # While a walk is under way: this process's writes since it began (None = deleted),
+        # laid over its result so that the walk cannot undo them.
+        self._written: dict[str, ApiKeyObject | None] | None = None
+        self._walks = 0
+        self._failure: tuple[int, BaseException] | None = None
         self._changed = threading.Condition()
 
     def get(self, key_id: str) -> ApiKeyObject | None:
         """The key as of a walk at most `max_age` old (walking now if needed), or None
-        when that walk did not list it."""
+        when that walk did not list it. Readers that waited on a walk that failed get
+        its error rather than each walking again."""
         with self._changed:
-            while True:
-                if self._fresh():
-                    return self._keys.get(key_id)
-                if not self._walking:
-                    self._walking = True
+            while not self._fresh():
+                if self._written is None:
+                    self._written = {}
                     break
+                awaited = self._walks
                 self._changed.wait()
+                if self._failure is not None and self._failure[0] == awaited:
+                    raise self._failure[1]
+            else:
+                return self._keys.get(key_id)
         started = self._clock()
         try:
-            keys = self._client.list_api_keys()
-        except BaseException:
+            keys = {k.id: k for k in self._client.list_api_keys()}
+        except BaseException as error:
             with self._changed:
-                self._walking = False
-                self._changed.notify_all()
+                self._failure = (self._walks, error)
+                self._finish_walk()
             raise
         with self._changed:
-            self._keys = {k.id: k for k in keys}
+            for written_id, written in (self._written or {}).items():
+                if written is None:
+                    keys.pop(written_id, None)
+                else:
+                    keys[written_id] = written
+            self._keys = keys
             self._taken_at = started
-            self._walking = False
-            self._changed.notify_all()
+            self._failure = None
+            self._finish_walk()
             return self._keys.get(key_id)
 
     def put(self, key: ApiKeyObject) -> None:
         """Record the key as this process just wrote it."""
-        with self._changed:
-            if self._taken_at is not None:
-                self._keys[key.id] = key.model_copy(update={"key": None})
+        self._record(key.id, key.model_copy(update={"key": None}))
 
     def discard(self, key_id: str) -> None:
         """Forget a key this process deleted or found gone."""
+        self._record(key_id, None)
+
+    def _record(self, key_id: str, key: ApiKeyObject | None) -> None:
         with self._changed:
-            self._keys.pop(key_id, None)
+            if self._written is not None:
+                self._written[key_id] = key
+            if key is None:
+                self._keys.pop(key_id, None)
+            elif self._taken_at is not None:
+                self._keys[key_id] = key
+
+    def _finish_walk(self) -> None:
+        self._written = None
+        self._walks += 1
+        self._changed.notify_all()
 
     def _fresh(self) -> bool:
         return self._taken_at is not None and self._clock() - self._taken_at < self._max_age

@@ -79,8 +79,15 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     ]
 
 
-def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
-    """Compare old outputs with new inputs; only input properties can cause a change."""
+def diff(
+    session: Session, key_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+) -> DiffResult:
+    """Compare old outputs with new inputs; only input properties can cause a change.
+
+    The key is claimed first: a replacement's create, which may follow, must never adopt
+    the very key it replaces.
+    """
+    session.claim(key_id)
     changed = changed_props(olds, news)
     replaces = [p.wire for p in changed if p.change is Change.REPLACE]
     return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
@@ -134,16 +141,30 @@ def _secret(obj: ApiKeyObject) -> str | None:
 def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     """Create the key; a key asked to start disabled is disabled before it is reported."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
-    created = _create_reconciled(session, spec)
-    session.claim(created.id)
+    with session.creating(_fingerprint(spec)):
+        created = _create_reconciled(session, spec)
+        session.claim(created.id)
     session.directory.put(created)
-    secret = _secret(created)
+    secret = _secret_or_reveal(session, created.id, _secret(created))
     live = created
     if not spec.active:
         live = _disable_new_key(session, created)
     return CreateResult(
         created.id,
         outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret),
+    )
+
+
+def _fingerprint(spec: ApiKeySpec) -> tuple[object, ...]:
+    """What reconciliation matches on; identical creates in one process take turns, so
+    one cannot adopt the key another is still making."""
+    return (
+        spec.name,
+        spec.type,
+        spec.coding_assistant,
+        frozenset(spec.models),
+        spec.max_usage,
+        spec.expires_in_days,
     )
 
 
@@ -156,15 +177,7 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
     is adopted, its secret recovered through reveal; none means the create did not
     happen and it is retried; several stop with their ids, for a person to decide.
     """
-    body = ApiKeyCreate(
-        name=spec.name,
-        type=spec.type,
-        coding_assistant=spec.coding_assistant,
-        models=list(spec.models) or None,
-        max_usage=spec.max_usage,
-        expires_in_days=spec.expires_in_days,
-        email=spec.email,
-    )
+    body = ApiKeyCreate(**spec.model_dump(exclude={"active"}))
     started = datetime.now(timezone.utc) - CLOCK_SKEW
     client = session.client
     for _ in range(CREATE_ATTEMPTS):
@@ -177,8 +190,6 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
         try:
             candidates = [k.id for k in client.list_api_keys() if _made_by(k, spec, started)]
             adopted = session.claim_sole_unclaimed(candidates)
-            if adopted is not None:
-                return client.reveal_api_key(adopted)
         except LookupError as several:
             raise ApiKeyError(
                 f"creating API key {spec.name!r} had an unknown outcome and several keys "
@@ -192,10 +203,38 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
                 f"{_timestamp(started)} in the Edgee Console and delete it before running "
                 "`pulumi up` again"
             ) from None
+        if adopted is not None:
+            return _adopt(session, spec, adopted)
     raise ApiKeyError(
         f"creating API key {spec.name!r} failed: {CREATE_ATTEMPTS} attempts had an unknown "
         "outcome and none made a key; run `pulumi up` again"
     )
+
+
+def _adopt(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
+    """The key an ambiguous create made, with its secret."""
+    try:
+        return session.client.reveal_api_key(key_id)
+    except ConsoleError as error:
+        raise ApiKeyError(
+            f"creating API key {spec.name!r} made key {key_id}, but revealing its secret "
+            f"failed ({error}): delete key {key_id} in the Edgee Console, or run `pulumi up` "
+            "again"
+        ) from None
+
+
+def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
+    """The key's secret: the one already known, else fetched through reveal, so that no
+    step ever writes a state without it."""
+    if known is not None:
+        return known
+    try:
+        revealed = _secret(session.client.reveal_api_key(key_id))
+    except ConsoleError as error:
+        raise ApiKeyError(f"revealing API key {key_id} failed: {error}") from None
+    if revealed is None:
+        raise ApiKeyError(f"revealing API key {key_id} returned no secret")
+    return revealed
 
 
 def _made_by(key: ApiKeyObject, spec: ApiKeySpec, since: datetime) -> bool:
@@ -249,12 +288,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
     session.claim(key_id)
-    secret = _plain(props.get("key"))
-    if secret is None:
-        try:
-            secret = _secret(client.reveal_api_key(key_id))
-        except ConsoleError as error:
-            raise ApiKeyError(f"revealing API key {key_id} failed: {error}") from None
+    secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
     expires_in_days = props.get("expiresInDays")
     if expires_in_days is None:
         expires_in_days = _days_between(live.created_at, live.expires_at)
@@ -291,7 +325,7 @@ def update(
         live,
         email=spec.email,
         expires_in_days=spec.expires_in_days,
-        key=_plain(olds.get("key")),
+        key=_secret_or_reveal(session, key_id, _plain(olds.get("key"))),
     )
 
 

@@ -63,7 +63,7 @@ class ApiKeyProvider(ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         from . import lifecycle
 
-        return lifecycle.diff(_olds, _news)
+        return lifecycle.diff(self._session(), _id, _olds, _news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from . import lifecycle

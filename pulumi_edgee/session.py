@@ -8,6 +8,8 @@ process; they all reach the Console API through the one pooled client kept here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 
 from .console import ConsoleClient
 from .directory import KeyDirectory
@@ -27,6 +29,16 @@ class Session:
         self.directory = KeyDirectory(self.client)
         self._claimed: set[str] = set()
         self._claims_lock = threading.Lock()
+        self._creating: dict[Hashable, threading.Lock] = {}
+
+    @contextmanager
+    def creating(self, fingerprint: Hashable) -> Iterator[None]:
+        """Serialize creates of identical keys, so that reconciling one never adopts a key
+        another is still making."""
+        with self._claims_lock:
+            lock = self._creating.setdefault(fingerprint, threading.Lock())
+        with lock:
+            yield
 
     def claim(self, key_id: str) -> None:
         """Record that a resource owns this key."""

@@ -71,7 +71,7 @@ class ApiKeySpec(BaseModel):
     @field_validator("email")
     @classmethod
     def _email_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL_RE.match(value):
+        if value is not None and not _EMAIL_RE.fullmatch(value):
             raise ValueError("is not an email address")
         return value
 
@@ -94,7 +94,7 @@ class ApiKeySpec(BaseModel):
     @field_validator("models")
     @classmethod
     def _models_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [m for m in value if not _MODEL_RE.match(m)]
+        bad = [m for m in value if not _MODEL_RE.fullmatch(m)]
         if bad:
             raise ValueError(f"not of the form author/model: {', '.join(repr(m) for m in bad)}")
         return tuple(dict.fromkeys(value))

@@ -271,3 +271,16 @@ def test_create_refuses_to_guess_between_several_candidates(
         engine.server.create(urn("twin"), checked.inputs)
     assert "several keys match" in caught.value.details
     engine.leaks.record("several candidates error", caught.value.details)
+
+
+def test_a_forced_replacement_never_adopts_the_key_it_replaces(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    """`pulumi up --replace`: same inputs, so the old key matches the new one's settings."""
+    old_id, outputs, inputs = engine.create("forced", name="forced replacement")
+    engine.server.diff(old_id, urn("forced"), outputs, inputs, inputs)
+    emulator_module.add_fault("drop_connection", method="POST", path=r".*/api_keys")
+    new_id, _, _ = engine.create("forced", name="forced replacement")
+    assert new_id != old_id
+    engine.server.delete(old_id, urn("forced"), outputs)
+    assert new_id in live_keys(emulator_module)

@@ -1,0 +1,111 @@
+"""The shared list view's concurrency rules, with a scripted client (no HTTP needed to
+make two threads interleave exactly)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any, cast
+
+import pytest
+
+from pulumi_edgee.console import ApiKeyObject, ConsoleClient, ServerError
+from pulumi_edgee.directory import KeyDirectory
+
+
+def key(key_id: str, name: str) -> ApiKeyObject:
+    return ApiKeyObject(
+        id=key_id,
+        organization_id="org_1",
+        name=name,
+        active=True,
+        created_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    )
+
+
+class ScriptedClient:
+    """`list_api_keys` blocks until released, then answers or fails as scripted."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.walks = 0
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def list_api_keys(self) -> list[ApiKeyObject]:
+        self.walks += 1
+        self.started.set()
+        assert self.release.wait(5)
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return cast(list[ApiKeyObject], answer)
+
+
+def directory(client: ScriptedClient) -> KeyDirectory:
+    return KeyDirectory(cast(ConsoleClient, client), max_age=60)
+
+
+def in_thread(fn: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(fn(*args))
+        except BaseException as error:
+            out.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_a_write_during_a_walk_survives_the_walk() -> None:
+    client = ScriptedClient([[key("k1", "stale"), key("k2", "deleted meanwhile")]])
+    view = directory(client)
+    walker, out = in_thread(view.get, "k1")
+    assert client.started.wait(5)
+    view.put(key("k1", "written during the walk"))
+    view.discard("k2")
+    client.release.set()
+    walker.join(5)
+    assert out[0].name == "written during the walk"
+    assert view.get("k2") is None
+    assert client.walks == 1
+
+
+def test_readers_waiting_on_a_failed_walk_get_its_error_without_walking_again() -> None:
+    failure = ServerError(503, "GET", "/api_keys")
+    client = ScriptedClient([failure])
+    view = directory(client)
+    walker, walker_out = in_thread(view.get, "k1")
+    assert client.started.wait(5)
+    waiters = [in_thread(view.get, "k1") for _ in range(3)]
+    client.release.set()
+    walker.join(5)
+    for thread, out in waiters:
+        thread.join(5)
+        assert out == [failure]
+    assert walker_out == [failure]
+    assert client.walks == 1
+
+
+def test_concurrent_readers_share_one_walk() -> None:
+    client = ScriptedClient([[key("k1", "one"), key("k2", "two")]])
+    view = directory(client)
+    readers = [in_thread(view.get, k) for k in ("k1", "k2", "k1", "k3")]
+    assert client.started.wait(5)
+    client.release.set()
+    names = []
+    for thread, out in readers:
+        thread.join(5)
+        names.append(out[0].name if out[0] is not None else None)
+    assert names == ["one", "two", "one", None]
+    assert client.walks == 1
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("0", 0.0), ("2.5", 2.5), ("x", 5.0)])
+def test_reuse_window_from_the_environment(setting: str, expected: float) -> None:
+    from pulumi_edgee.directory import max_age_from
+
+    assert max_age_from({"EDGEE_READ_REUSE_SECONDS": setting}) == expected
