@@ -25,7 +25,7 @@ from .console import (
 )
 from .properties import INPUT_PROPS, Change, Prop
 from .session import Session
-from .spec import ApiKeySpec, validate
+from .spec import ApiKeySpec, validate, whole_number
 
 PROVIDER_KEY = "__provider"
 
@@ -64,9 +64,7 @@ def _comparable(prop: Prop, value: Any) -> Any:
         value = prop.default
     if prop.wire == "models":
         return frozenset(value or ())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    return whole_number(value)
 
 
 def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop]:
@@ -297,7 +295,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
         outputs(
             live,
             email=props.get("email"),
-            expires_in_days=_whole(expires_in_days),
+            expires_in_days=whole_number(expires_in_days),
             key=secret,
         ),
     )
@@ -318,6 +316,11 @@ def update(
     session.claim(key_id)
     try:
         live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+    except NotFoundError:
+        raise ApiKeyError(
+            f"updating API key {key_id} failed: it no longer exists; run `pulumi refresh` to "
+            "drop it from the stack, then `pulumi up` to create it again"
+        ) from None
     except ConsoleError as error:
         raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
     session.directory.put(live)
@@ -345,7 +348,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping) and "value" in value:
         return value["value"]
     return value
-
-
-def _whole(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) else None

@@ -38,14 +38,15 @@ _MODEL_RE = re.compile(MODEL_PATTERN)
 _EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 
-def _whole_number(value: Any) -> Any:
-    """Accept integral floats: the Pulumi wire format carries every number as a double."""
+def whole_number(value: Any) -> Any:
+    """Integral floats as ints, anything else unchanged: the Pulumi wire format carries
+    every number as a double."""
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_whole_number), Field(strict=True)]
+WholeNumber = Annotated[int, BeforeValidator(whole_number), Field(strict=True)]
 
 
 class ApiKeySpec(BaseModel):

@@ -32,6 +32,7 @@ from .backend import (
     KeyNotFound,
     RequestRecord,
     ValidationFailed,
+    format_timestamp,
 )
 
 logger = logging.getLogger(__name__)
@@ -164,10 +165,6 @@ def _json_object(body: bytes) -> dict[str, object]:
     return value
 
 
-def _timestamp(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def key_json(key: ApiKey, *, secret: bool, email: bool = False) -> dict[str, object]:
     """The key object; `secret` adds `key`, `email` (admin view only) adds `email`."""
     payload: dict[str, object] = {
@@ -181,9 +178,9 @@ def key_json(key: ApiKey, *, secret: bool, email: bool = False) -> dict[str, obj
         "max_usage": key.max_usage,
         "active": key.active,
         "debug_mode": key.debug_mode,
-        "created_at": _timestamp(key.created_at),
-        "expires_at": _timestamp(key.expires_at),
-        "last_used_at": _timestamp(key.last_used_at),
+        "created_at": format_timestamp(key.created_at),
+        "expires_at": format_timestamp(key.expires_at),
+        "last_used_at": format_timestamp(key.last_used_at),
     }
     if email:
         payload["email"] = key.email

@@ -443,7 +443,8 @@ def _parse_fault(spec: Mapping[str, object], rule_id: str) -> FaultRule:
 # --------------------------------------------------------------------------- persistence
 
 
-def _timestamp(value: datetime | None) -> str | None:
+def format_timestamp(value: datetime | None) -> str | None:
+    """ISO 8601, UTC, second precision, with a `Z`: the contract's one timestamp form."""
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -467,9 +468,9 @@ def _key_to_state(key: ApiKey) -> dict[str, object]:
         "max_usage": key.max_usage,
         "active": key.active,
         "debug_mode": key.debug_mode,
-        "created_at": _timestamp(key.created_at),
-        "expires_at": _timestamp(key.expires_at),
-        "last_used_at": _timestamp(key.last_used_at),
+        "created_at": format_timestamp(key.created_at),
+        "expires_at": format_timestamp(key.expires_at),
+        "last_used_at": format_timestamp(key.last_used_at),
         "email": key.email,
         "secret": key.secret,
     }

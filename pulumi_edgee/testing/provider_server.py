@@ -16,7 +16,7 @@ import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO, Any, Literal, NamedTuple, TypedDict
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -121,6 +121,18 @@ def urn_type(urn: str) -> str:
 def urn_name(urn: str) -> str:
     """The logical resource name in a URN."""
     return urn.split("::", 3)[3]
+
+
+class _Target(TypedDict):
+    """The resource fields every engine request carries."""
+
+    urn: str
+    name: str
+    type: str
+
+
+def _target(urn: str) -> _Target:
+    return {"urn": urn, "name": urn_name(urn), "type": urn_type(urn)}
 
 
 def encode_properties(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -326,9 +338,7 @@ class ProviderServer:
         response = self._call(
             "Check",
             provider_pb2.CheckRequest(
-                urn=urn,
-                name=urn_name(urn),
-                type=urn_type(urn),
+                **_target(urn),
                 olds=encode_properties(olds),
                 news=encode_properties(news),
             ),
@@ -350,9 +360,7 @@ class ProviderServer:
             "Diff",
             provider_pb2.DiffRequest(
                 id=id,
-                urn=urn,
-                name=urn_name(urn),
-                type=urn_type(urn),
+                **_target(urn),
                 olds=encode_properties(olds),
                 news=encode_properties(news),
                 old_inputs=encode_properties(old_inputs),
@@ -371,9 +379,7 @@ class ProviderServer:
         response = self._call(
             "Create",
             provider_pb2.CreateRequest(
-                urn=urn,
-                name=urn_name(urn),
-                type=urn_type(urn),
+                **_target(urn),
                 properties=encode_properties(properties),
                 preview=preview,
             ),
@@ -389,9 +395,7 @@ class ProviderServer:
             "Read",
             provider_pb2.ReadRequest(
                 id=id,
-                urn=urn,
-                name=urn_name(urn),
-                type=urn_type(urn),
+                **_target(urn),
                 properties=encode_properties(properties),
                 inputs=encode_properties(inputs),
             ),
@@ -413,9 +417,7 @@ class ProviderServer:
             "Update",
             provider_pb2.UpdateRequest(
                 id=id,
-                urn=urn,
-                name=urn_name(urn),
-                type=urn_type(urn),
+                **_target(urn),
                 olds=encode_properties(olds),
                 news=encode_properties(news),
                 old_inputs=encode_properties(old_inputs),
@@ -436,9 +438,7 @@ class ProviderServer:
             "Delete",
             provider_pb2.DeleteRequest(
                 id=id,
-                urn=urn,
-                name=urn_name(urn),
-                type=urn_type(urn),
+                **_target(urn),
                 properties=encode_properties(properties),
                 old_inputs=encode_properties(old_inputs or {}),
             ),
