@@ -47,12 +47,11 @@ class ApiKeyProvider(ResourceProvider):
             _configs[self] = config
 
     def _session(self) -> Session:
-        from .session import session_for
-        from .settings import resolve
+        from .session import session_for_config
 
         with _configs_lock:
-            config = dict(_configs.get(self, {}))
-        return session_for(resolve(config))
+            config = _configs.get(self, {})
+        return session_for_config(tuple(config.items()))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from . import lifecycle

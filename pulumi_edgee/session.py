@@ -7,13 +7,15 @@ process; they all reach the Console API through the one pooled client kept here.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 
 from .console import ConsoleClient
 from .directory import KeyDirectory
-from .settings import Settings
+from .settings import CONFIG_SOURCES, Settings, resolve
 
 
 class Session:
@@ -75,3 +77,22 @@ def session_for(settings: Settings) -> Session:
             if session is None:
                 session = _sessions[settings] = Session(settings)
     return session
+
+
+def session_for_config(config: tuple[tuple[str, str | None], ...]) -> Session:
+    """The session for a provider's stack config (and the environment as fallback).
+
+    Resolving settings parses and checks the URL; every call of every resource needs
+    the answer, so it is worked out once per distinct config and environment. A bad
+    setting is not remembered: its error is raised again, and a fixed environment wins.
+    """
+    environment = tuple(os.environ.get(source.env_var) for source in CONFIG_SOURCES)
+    return _resolved_session(config, environment)
+
+
+@functools.lru_cache(maxsize=32)
+def _resolved_session(
+    config: tuple[tuple[str, str | None], ...], environment: tuple[str | None, ...]
+) -> Session:
+    env = {s.env_var: v for s, v in zip(CONFIG_SOURCES, environment, strict=True) if v}
+    return session_for(resolve(dict(config), env))

@@ -244,6 +244,11 @@ class ProviderServer:
             self._channel
         )
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (for CPU accounting or a profiler)."""
+        return self._process.pid
+
     # -- process plumbing ---------------------------------------------------------------
 
     def _pump_stdout(self, stream: IO[bytes]) -> None:
