@@ -54,12 +54,17 @@ class KeyDirectory:
         self._failure: tuple[int, BaseException] | None = None
         self._changed = threading.Condition()
 
-    def get(self, key_id: str) -> ApiKeyObject | None:
+    def now(self) -> float:
+        """The directory's clock, for `get(taken_after=...)`."""
+        return self._clock()
+
+    def get(self, key_id: str, *, taken_after: float | None = None) -> ApiKeyObject | None:
         """The key as of a walk at most `max_age` old (walking now if needed), or None
-        when that walk did not list it. Readers that waited on a walk that failed get
-        its error rather than each walking again."""
+        when that walk did not list it; with `taken_after`, only a walk begun after that
+        time will do. Readers that waited on a walk that failed get its error rather than
+        each walking again."""
         with self._changed:
-            while not self._fresh():
+            while not self._fresh(taken_after):
                 if self._written is None:
                     self._written = {}
                     break
@@ -111,5 +116,10 @@ class KeyDirectory:
         self._walks += 1
         self._changed.notify_all()
 
-    def _fresh(self) -> bool:
-        return self._taken_at is not None and self._clock() - self._taken_at < self._max_age
+    def _fresh(self, taken_after: float | None = None) -> bool:
+        taken = self._taken_at
+        return (
+            taken is not None
+            and self._clock() - taken < self._max_age
+            and (taken_after is None or taken >= taken_after)
+        )

@@ -333,11 +333,24 @@ def update(
 
 
 def delete(session: Session, key_id: str) -> None:
-    """Delete the key; one that is already gone is what was asked for."""
+    """Delete the key; one that is already gone is what was asked for.
+
+    A 404 is believed only once the key list confirms it: with a wrong organization
+    every key answers 404, and taking that as success would orphan every key.
+    """
+    sent_at = session.directory.now()
     try:
         session.client.delete_api_key(key_id)
     except NotFoundError:
-        pass
+        try:
+            still_listed = session.directory.get(key_id, taken_after=sent_at)
+        except ConsoleError as error:
+            raise ApiKeyError(f"deleting API key {key_id} failed: {error}") from None
+        if still_listed is not None:
+            raise ApiKeyError(
+                f"deleting API key {key_id} failed: the Console API answered 404 but still "
+                "lists the key; run `pulumi destroy` again"
+            ) from None
     except ConsoleError as error:
         raise ApiKeyError(f"deleting API key {key_id} failed: {error}") from None
     session.directory.discard(key_id)

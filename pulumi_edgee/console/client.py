@@ -17,6 +17,7 @@ from .errors import (
     ConfigurationError,
     InvalidRequestError,
     NotFoundError,
+    OrganizationNotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
@@ -224,7 +225,16 @@ class ConsoleClient:
             params: dict[str, Any] = {"limit": page_size}
             if cursor is not None:
                 params["cursor"] = cursor
-            response = self._request("GET", path, params=params)
+            try:
+                response = self._request("GET", path, params=params)
+            except NotFoundError as missing:
+                raise OrganizationNotFoundError(
+                    missing.status,
+                    "GET",
+                    path,
+                    missing.detail,
+                    organization_id=self._organization_id,
+                ) from None
             items, cursor, has_more = _page(_json(response, "GET", path), path)
             for item in items:
                 keys.setdefault(item.id, item)

@@ -147,6 +147,27 @@ class NotFoundError(ApiError):
         return f"Not found: {self.method} {self.path} (HTTP {self.status}){_suffix(self.detail)}"
 
 
+class OrganizationNotFoundError(ApiError):
+    """404 on the organization's key list: the organization id is wrong or not the token's.
+
+    Deliberately not a `NotFoundError`: nothing may conclude from it that a key is gone.
+    """
+
+    def __init__(
+        self, status: int, method: str, path: str, detail: str = "", *, organization_id: str
+    ) -> None:
+        self.organization_id = organization_id
+        super().__init__(status, method, path, detail)
+
+    def _describe(self) -> str:
+        return (
+            f"Organization {self.organization_id!r} was not found (HTTP {self.status} on "
+            f"{self.method} {self.path}{_suffix(self.detail)}). Check that "
+            "`edgee:organizationId` / EDGEE_ORGANIZATION_ID names the organization of the "
+            "Console API token."
+        )
+
+
 class UnsupportedOperationError(ApiError):
     """405/501: the server does not serve this method on this path.
 

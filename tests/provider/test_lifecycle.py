@@ -10,7 +10,7 @@ import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
 from pulumi_edgee.testing import EmulatorHandle
-from pulumi_edgee.testing.provider_server import ProviderCallError
+from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
 
 from .conftest import PROVIDER, TOKEN, Engine, urn
 
@@ -284,3 +284,28 @@ def test_a_forced_replacement_never_adopts_the_key_it_replaces(
     assert new_id != old_id
     engine.server.delete(old_id, urn("forced"), outputs)
     assert new_id in live_keys(emulator_module)
+
+
+def test_a_wrong_organization_never_drops_or_orphans_keys(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    """Every path of another organization answers 404: that must not read as 'deleted'."""
+    key_id, outputs, inputs = engine.create("org", name="kept")
+    with ProviderServer(project="quickstart") as wrong:
+        wrong.configure(
+            {
+                "edgee:apiToken": TOKEN,
+                "edgee:organizationId": "org_typo",
+                "edgee:consoleUrl": emulator_module.url,
+            }
+        )
+        with pytest.raises(ProviderCallError) as refreshed:
+            wrong.read(key_id, urn("org"), outputs, inputs)
+        with pytest.raises(ProviderCallError) as destroyed:
+            wrong.delete(key_id, urn("org"), outputs)
+        engine.leaks.record("wrong org server", wrong.stderr_text() + wrong.stdout_text())
+    for error in (refreshed.value, destroyed.value):
+        assert "Organization 'org_typo' was not found" in error.details
+        assert "edgee:organizationId" in error.details
+        engine.leaks.record("wrong org error", error.details)
+    assert key_id in live_keys(emulator_module)
