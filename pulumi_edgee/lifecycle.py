@@ -170,14 +170,20 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
     """Create once, never twice: the Console API has no idempotency key, so when a
     create's outcome is unknown, look for the key it may have made before trying again.
 
-    A candidate has the same settings, was created since the first attempt began (less
-    CLOCK_SKEW) and is not claimed by another resource this process knows. One candidate
-    is adopted, its secret recovered through reveal; none means the create did not
-    happen and it is retried; several stop with their ids, for a person to decide.
+    A candidate has the same settings, was not in the key list read before the first
+    attempt (the shared list view, at most its reuse window old), was created since the
+    first attempt began (less CLOCK_SKEW) and is not claimed by another resource this
+    process knows. One candidate is adopted, its secret recovered through reveal; none
+    means the create did not happen and it is retried; several stop with their ids, for
+    a person to decide.
     """
     body = ApiKeyCreate(**spec.model_dump(exclude={"active"}))
-    started = datetime.now(timezone.utc) - CLOCK_SKEW
     client = session.client
+    try:
+        existing = session.directory.ids()
+    except ConsoleError as error:
+        raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
+    started = datetime.now(timezone.utc) - CLOCK_SKEW
     for _ in range(CREATE_ATTEMPTS):
         try:
             return client.create_api_key(body)
@@ -186,7 +192,11 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
         except ConsoleError as error:
             raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
         try:
-            candidates = [k.id for k in client.list_api_keys() if _made_by(k, spec, started)]
+            candidates = [
+                k.id
+                for k in client.list_api_keys()
+                if k.id not in existing and _made_by(k, spec, started)
+            ]
             adopted = session.claim_sole_unclaimed(candidates)
         except LookupError as several:
             raise ApiKeyError(
@@ -210,15 +220,26 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
 
 
 def _adopt(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
-    """The key an ambiguous create made, with its secret."""
+    """The key an ambiguous create made, with its secret. A key whose secret cannot be
+    recovered is of no use to the stack: it is deleted, so the next `up` starts clean."""
     try:
         return session.client.reveal_api_key(key_id)
     except ConsoleError as error:
-        raise ApiKeyError(
+        reason = (
             f"creating API key {spec.name!r} made key {key_id}, but revealing its secret "
-            f"failed ({error}): delete key {key_id} in the Edgee Console, or run `pulumi up` "
-            "again"
+            f"failed ({error})"
+        )
+    try:
+        session.client.delete_api_key(key_id)
+    except NotFoundError:
+        pass
+    except ConsoleError as error:
+        raise ApiKeyError(
+            f"{reason}; removing it failed too ({error}): delete key {key_id} in the Edgee "
+            "Console, then run `pulumi up` again"
         ) from None
+    session.directory.discard(key_id)
+    raise ApiKeyError(f"{reason}; the key was removed, run `pulumi up` again") from None
 
 
 def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:

@@ -225,16 +225,7 @@ class ConsoleClient:
             params: dict[str, Any] = {"limit": page_size}
             if cursor is not None:
                 params["cursor"] = cursor
-            try:
-                response = self._request("GET", path, params=params)
-            except NotFoundError as missing:
-                raise OrganizationNotFoundError(
-                    missing.status,
-                    "GET",
-                    path,
-                    missing.detail,
-                    organization_id=self._organization_id,
-                ) from None
+            response = self._request("GET", path, params=params)
             items, cursor, has_more = _page(_json(response, "GET", path), path)
             for item in items:
                 keys.setdefault(item.id, item)
@@ -371,6 +362,11 @@ class ConsoleClient:
             return AuthenticationError(status, method, path, detail)
         if status == 403:
             return PermissionDeniedError(
+                status, method, path, detail, organization_id=self._organization_id
+            )
+        if status == 404 and path == self._keys_path:
+            # The collection itself is missing: the organization, not a key.
+            return OrganizationNotFoundError(
                 status, method, path, detail, organization_id=self._organization_id
             )
         if status == 404:

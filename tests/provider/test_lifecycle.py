@@ -4,6 +4,7 @@ engine makes them (see the reference on how the engine drives a dynamic provider
 from __future__ import annotations
 
 import base64
+import threading
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from pulumi_edgee.testing import EmulatorHandle
 from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
 
-from .conftest import PROVIDER, TOKEN, Engine, urn
+from .conftest import ORGANIZATION, PROVIDER, TOKEN, Engine, urn
 
 
 def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
@@ -259,16 +260,32 @@ def test_create_with_an_unknown_outcome_makes_exactly_one_key(
     assert outputs["key"] == made[key_id]["key"], "the secret is recovered"
 
 
-def test_create_refuses_to_guess_between_several_candidates(
+def test_create_ignores_identical_keys_that_existed_before_it(
     engine: Engine, emulator_module: EmulatorHandle
 ) -> None:
     with console(emulator_module) as api:
-        api.post("/api_keys", json={"name": "twin"}).raise_for_status()
-        api.post("/api_keys", json={"name": "twin"}).raise_for_status()
+        twin = api.post("/api_keys", json={"name": "twin"}).json()["id"]
     emulator_module.add_fault("drop_connection", method="POST", path=r".*/api_keys")
-    checked = engine.check("twin", {"name": "twin"})
+    key_id, _, _ = engine.create("twin", name="twin")
+    assert key_id != twin, "a key made before the attempt is never adopted"
+    assert twin in live_keys(emulator_module)
+
+
+def test_create_refuses_to_guess_between_several_candidates(
+    engine: Engine, emulator_module: EmulatorHandle
+) -> None:
+    """Someone makes an identical key while the create is in flight: which is ours?"""
+    keys_path = r"/v1/organizations/[^/]+/api_keys"
+    emulator_module.add_fault("latency", method="POST", path=keys_path, delay_ms=400)
+    emulator_module.add_fault("apply_then_fail", method="POST", path=keys_path)
+    meanwhile = threading.Timer(
+        0.1, emulator_module.backend.create_key, (ORGANIZATION, {"name": "in flight"})
+    )
+    meanwhile.start()
+    checked = engine.check("in-flight", {"name": "in flight"})
     with pytest.raises(ProviderCallError) as caught:
-        engine.server.create(urn("twin"), checked.inputs)
+        engine.server.create(urn("in-flight"), checked.inputs)
+    meanwhile.join()
     assert "several keys match" in caught.value.details
     engine.leaks.record("several candidates error", caught.value.details)
 

@@ -41,13 +41,17 @@ def test_a_refresh_of_many_keys_costs_one_list_walk(setup: tuple[Engine, Emulato
     engine, emulator = setup
     created = [engine.create(f"k{i}", name=f"key {i}") for i in range(30)]
     emulator.clear_requests()
-    with ThreadPoolExecutor(8) as pool:
-        reads = list(
-            pool.map(
-                lambda c: engine.server.read(c[0], urn("k"), c[1], c[2]),
-                created,
-            )
+    # `pulumi refresh` is a new command, so a new provider process: nothing cached.
+    with ProviderServer(project="quickstart") as refresher:
+        refresher.configure(
+            {
+                "edgee:apiToken": TOKEN,
+                "edgee:organizationId": ORGANIZATION,
+                "edgee:consoleUrl": emulator.url,
+            }
         )
+        with ThreadPoolExecutor(8) as pool:
+            reads = list(pool.map(lambda c: refresher.read(c[0], urn("k"), c[1], c[2]), created))
     assert [r.id for r in reads] == [c[0] for c in created]
     assert [r.outputs["name"] for r in reads] == [f"key {i}" for i in range(30)]
     assert list_walks(emulator) == 1
