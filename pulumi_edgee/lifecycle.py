@@ -62,8 +62,11 @@ def _comparable(prop: Prop, value: Any) -> Any:
     """The value as far as the key cares: defaults filled, models as a set, numbers whole."""
     if value is None:
         value = prop.default
-    if prop.wire == "models":
-        return frozenset(value or ())
+    if prop.wire == "models" and isinstance(value, (list, tuple, type(None))):
+        try:
+            return frozenset(value or ())
+        except TypeError:  # items that are not strings: compare as given
+            return tuple(map(repr, value or ()))
     return whole_number(value)
 
 
