@@ -1,0 +1,226 @@
+"""Bad settings through the real provider server: one clear, actionable error at the
+first call that can tell, naming the setting to fix, with no secret in it.
+
+Settings that can be judged without the network (a missing token or organization, a URL
+that is not https) fail at Check, i.e. at preview time, before any key is touched. A
+wrong token or organization shows at the first Console API call, whichever it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+
+from pulumi_edgee.provider import ApiKeyProvider
+from pulumi_edgee.testing import EmulatorHandle, run_emulator
+from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
+from pulumi_edgee.testing.secrets import LeakDetector
+
+TOKEN = "tok_credentials_3b8f1d6c2a"
+WRONG_TOKEN = "tok_wrong_9e7a5c3b1d"
+URL_PASSWORD = "hunter2-url-password"
+ORGANIZATION = "org_1"
+PROVIDER = serialize_provider(ApiKeyProvider())
+URN = "urn:pulumi:test::credentials::pulumi-python:dynamic/edgee:ApiKey::backend"
+# Settings the developer may have in their shell must not leak into these servers.
+NO_ENV_SETTINGS = {
+    "EDGEE_CONSOLE_API_TOKEN": "",
+    "EDGEE_ORGANIZATION_ID": "",
+    "EDGEE_CONSOLE_URL": "",
+}
+
+
+@pytest.fixture(scope="module")
+def leaks() -> Iterator[LeakDetector]:
+    detector = LeakDetector()
+    detector.add_secrets(TOKEN, WRONG_TOKEN, URL_PASSWORD)
+    yield detector
+    detector.record("__provider", PROVIDER)
+    detector.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def emulator(leaks: LeakDetector) -> Iterator[EmulatorHandle]:
+    with run_emulator(token=TOKEN, organization_id=ORGANIZATION) as handle:
+        yield handle
+        leaks.record("request log", handle.requests())
+
+
+def start(config: dict[str, str], env: dict[str, str] | None = None) -> ProviderServer:
+    """A server configured like the engine does it, for one set of settings."""
+    server = ProviderServer(project="credentials", env={**NO_ENV_SETTINGS, **(env or {})})
+    server.get_plugin_info()
+    server.configure(config, secret_keys=[k for k in config if k == "edgee:apiToken"])
+    return server
+
+
+def stop(leaks: LeakDetector, server: ProviderServer) -> None:
+    server.stop()
+    leaks.record("server stdout", server.stdout_text())
+    leaks.record("server stderr", server.stderr_text())
+
+
+@pytest.fixture(scope="module")
+def existing(emulator: EmulatorHandle, leaks: LeakDetector) -> Iterator[dict[str, Any]]:
+    """A key made with good settings, for refresh and destroy with bad ones."""
+    server = start(
+        {
+            "edgee:apiToken": TOKEN,
+            "edgee:organizationId": ORGANIZATION,
+            "edgee:consoleUrl": emulator.url,
+        },
+    )
+    try:
+        checked = server.check(URN, {}, {"name": "backend", "__provider": PROVIDER})
+        created = server.create(URN, checked.inputs)
+    finally:
+        stop(leaks, server)
+    leaks.add_secrets(created.outputs["key"])
+    leaks.record("outputs", {k: v for k, v in created.outputs.items() if k != "key"})
+    return {"id": created.id, "outputs": created.outputs, "inputs": checked.inputs}
+
+
+def first_call(server: ProviderServer, call: str, existing: dict[str, Any]) -> ProviderCallError:
+    """Make the engine's calls for `call` and return the error the first failing one gave."""
+
+    def engine() -> None:
+        if call == "up":
+            checked = server.check(URN, {}, {"name": "new", "__provider": PROVIDER})
+            server.create(URN, checked.inputs)
+        elif call == "refresh":
+            server.read(existing["id"], URN, existing["outputs"], existing["inputs"])
+        else:
+            server.delete(existing["id"], URN, existing["outputs"], existing["inputs"])
+
+    with pytest.raises(ProviderCallError) as failed:
+        engine()
+    return failed.value
+
+
+def shown(error: ProviderCallError) -> str:
+    """What the CLI shows last: the provider's exception line."""
+    return error.details.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("call", ["up", "refresh", "destroy"])
+def test_a_wrong_token_fails_the_first_call_once_and_clearly(
+    emulator: EmulatorHandle, existing: dict[str, Any], leaks: LeakDetector, call: str
+) -> None:
+    server = start(
+        {
+            "edgee:apiToken": WRONG_TOKEN,
+            "edgee:organizationId": ORGANIZATION,
+            "edgee:consoleUrl": emulator.url,
+        },
+    )
+    emulator.clear_requests()
+    try:
+        error = first_call(server, call, existing)
+    finally:
+        stop(leaks, server)
+    leaks.record(f"{call} error", error.details)
+
+    line = shown(error)
+    assert "rejected the API token" in line
+    assert "edgee:apiToken" in line
+    assert "EDGEE_CONSOLE_API_TOKEN" in line
+    assert [r["status"] for r in emulator.requests()] == [401], "a 401 is not retried"
+    assert existing["id"] in {k["id"] for k in emulator.keys()}, "nothing was touched"
+
+
+@pytest.mark.parametrize("call", ["up", "refresh", "destroy"])
+def test_a_wrong_organization_fails_the_first_call_clearly_and_keeps_the_key(
+    emulator: EmulatorHandle, existing: dict[str, Any], leaks: LeakDetector, call: str
+) -> None:
+    server = start(
+        {
+            "edgee:apiToken": TOKEN,
+            "edgee:organizationId": "org_someone_else",
+            "edgee:consoleUrl": emulator.url,
+        },
+    )
+    try:
+        error = first_call(server, call, existing)
+    finally:
+        stop(leaks, server)
+    leaks.record(f"{call} error", error.details)
+
+    line = shown(error)
+    assert "org_someone_else" in line
+    assert "edgee:organizationId" in line
+    assert "EDGEE_ORGANIZATION_ID" in line
+    assert existing["id"] in {k["id"] for k in emulator.keys()}, "the key must not be lost"
+
+
+@pytest.mark.parametrize(
+    ("config", "names"),
+    [
+        (
+            {"edgee:consoleUrl": "http://api.example.com"},
+            ("https://", "edgee:consoleUrl", "EDGEE_CONSOLE_URL"),
+        ),
+        (
+            {"edgee:consoleUrl": "ftp://api.example.com"},
+            ("https://", "edgee:consoleUrl", "EDGEE_CONSOLE_URL"),
+        ),
+        (
+            {"edgee:consoleUrl": f"https://ops:{URL_PASSWORD}@api.example.com"},
+            ("credentials", "edgee:consoleUrl", "EDGEE_CONSOLE_URL"),
+        ),
+        ({"edgee:apiToken": ""}, ("token", "edgee:apiToken", "EDGEE_CONSOLE_API_TOKEN")),
+        (
+            {"edgee:organizationId": ""},
+            ("organization", "edgee:organizationId", "EDGEE_ORGANIZATION_ID"),
+        ),
+    ],
+    ids=["plain-http-remote", "not-http", "credentials-in-url", "no-token", "no-organization"],
+)
+def test_unusable_settings_fail_at_preview_naming_the_setting(
+    emulator: EmulatorHandle, leaks: LeakDetector, config: dict[str, str], names: tuple[str, ...]
+) -> None:
+    settings = {
+        "edgee:apiToken": TOKEN,
+        "edgee:organizationId": ORGANIZATION,
+        "edgee:consoleUrl": emulator.url,
+        **config,
+    }
+    server = start({k: v for k, v in settings.items() if v})
+    emulator.clear_requests()
+    try:
+        with pytest.raises(ProviderCallError) as failed:
+            server.check(URN, {}, {"name": "backend", "__provider": PROVIDER})
+        calls = list(server.calls)
+    finally:
+        stop(leaks, server)
+    leaks.record("check error", failed.value.details)
+
+    assert calls[-1] == "Check", "the preview fails, before any Create"
+    line = shown(failed.value)
+    for name in names:
+        assert name in line
+    assert emulator.requests() == [], "no Console API call is made"
+
+
+def test_settings_from_the_environment_work_when_stack_config_has_none(
+    emulator: EmulatorHandle, leaks: LeakDetector
+) -> None:
+    server = start(
+        {},
+        env={
+            "EDGEE_CONSOLE_API_TOKEN": f"  {TOKEN}\n",
+            "EDGEE_ORGANIZATION_ID": ORGANIZATION,
+            "EDGEE_CONSOLE_URL": emulator.url,
+        },
+    )
+    try:
+        checked = server.check(URN, {}, {"name": "from-env", "__provider": PROVIDER})
+        created = server.create(URN, checked.inputs)
+        server.delete(created.id, URN, created.outputs, checked.inputs)
+    finally:
+        stop(leaks, server)
+    leaks.add_secrets(created.outputs["key"])
+    leaks.record("outputs", {k: v for k, v in created.outputs.items() if k != "key"})
+    assert created.id

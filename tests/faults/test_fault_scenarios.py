@@ -1,0 +1,91 @@
+"""The seeded fault-scenario suite, at CI size.
+
+`scripts/fault_scenarios.py` takes small stacks through create, update, replace, refresh
+and destroy while the emulator injects faults, re-runs each step as a user would and
+checks the emulator's keys against the stack. This runs a fixed seed's first scenarios
+(200, or EDGEE_FAULT_SCENARIOS) once for the module and asserts each invariant
+separately; the report is printed with `-s`. Thousands of scenarios:
+
+    python scripts/fault_scenarios.py --scenarios 5000 --seed 1
+
+A problem names its replay command (`--seed S --only N --verbose`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from .conftest import fs
+
+SEED = 1
+SCENARIOS = int(os.environ.get("EDGEE_FAULT_SCENARIOS", "200"))
+
+# Why a key may be left for a person to delete, by design: the Console stayed
+# unreachable right after a create whose outcome was unknown, or a key the stack could
+# not use (created to start disabled, or whose secret could not be recovered) could not
+# be removed either. The error names the key and asks for it.
+BY_DESIGN = re.compile(r"checking for the key failed|removing it failed too")
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def report() -> fs.Report:
+    result = fs.run_scenarios(SCENARIOS, SEED, workers=8)
+    print("\n" + result.render())
+    return result
+
+
+def problems(report: fs.Report, *categories: str) -> str:
+    return "\n".join(str(p) for p in report.problems if p.category in categories)
+
+
+def test_the_faults_really_fired_and_failed_steps(report: fs.Report) -> None:
+    assert report.scenarios == SCENARIOS
+    assert report.count("harness_errors") == 0, problems(report, "harness_errors")
+    fired = report.faults_fired
+    assert set(fired) == set(fs.FAULT_KINDS), f"every kind must fire: {dict(fired)}"
+    assert min(fired.values()) >= SCENARIOS // 10, dict(fired)
+    kinds = {"create", "update", "replace", "add", "remove", "refresh", "destroy"}
+    assert set(report.steps) == kinds
+    assert sum(report.failed_steps.values()) >= SCENARIOS // 5, "re-runs must be exercised"
+    assert set(report.failed_steps) >= {"create", "update", "replace", "refresh", "destroy"}
+
+
+def test_every_failed_step_is_repaired_by_a_rerun(report: fs.Report) -> None:
+    assert report.unrepaired == 0, problems(report, "unrepaired")
+
+
+def test_no_silent_orphan(report: fs.Report) -> None:
+    """Every live key belongs to a resource, unless an error named it for clean-up."""
+    assert report.orphans == 0, problems(report, "orphans")
+
+
+def test_keys_are_left_for_manual_cleanup_only_when_the_console_stayed_unreachable(
+    report: fs.Report,
+) -> None:
+    unexpected = {r: n for r, n in report.manual_cleanups.items() if not BY_DESIGN.search(r)}
+    assert unexpected == {}
+
+
+def test_no_duplicate_and_no_ghost(report: fs.Report) -> None:
+    """No two resources hold one key, and none holds a key that is gone (what becomes of
+    a duplicate once one of its holders replaces or deletes the key)."""
+    assert report.duplicates == 0, problems(report, "duplicates")
+    assert report.count("ghosts") == 0, problems(report, "ghosts")
+
+
+def test_no_lost_secret(report: fs.Report) -> None:
+    assert report.lost_secrets == 0, problems(report, "lost_secrets")
+
+
+def test_state_matches_the_program_and_a_rerun_changes_nothing(report: fs.Report) -> None:
+    assert report.count("mismatches") == 0, problems(report, "mismatches")
+    assert report.count("not_idempotent") == 0, problems(report, "not_idempotent")
+
+
+def test_no_secret_in_any_artefact(report: fs.Report) -> None:
+    assert report.count("leaks") == 0, problems(report, "leaks")

@@ -1,0 +1,275 @@
+"""Readable fault scenarios: one fault, the step it breaks, the user's re-run, the check.
+
+Each command (`up`, `refresh`, `destroy`) runs through the real provider server in a
+provider process of its own, as under the engine; a failed command leaves the state as
+the engine would. After the re-run the emulator's keys must match the stack exactly: no
+orphaned key, no duplicate, no lost secret.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+import pytest
+
+from .conftest import fs
+
+KEYS = r"/v1/organizations/[^/]+/api_keys"
+ONE_KEY = KEYS + r"/[^/]+"
+REVEAL = KEYS + r"/[^/]+/reveal"
+
+BUG_STALE_BASELINE = (
+    "known limitation, documented in the README: a create takes the key ids it must never "
+    "adopt from the shared list view, up to EDGEE_READ_REUSE_SECONDS (5 s) old, because a "
+    "fresh walk before every create would cost a list walk per key; an identical key "
+    "another stack made inside that window is adopted if the create's outcome is unknown"
+)
+
+
+def last_line(failure: pytest.ExceptionInfo[fs.StepFailed]) -> str:
+    """What the CLI shows last: the provider's exception line."""
+    return failure.value.details.strip().splitlines()[-1]
+
+
+def assert_consistent(
+    harness: fs.Harness, stack: fs.Stack, program: dict[str, dict[str, object]] | None
+) -> None:
+    found = fs.inconsistencies(stack, harness.live_keys(), program)
+    assert found == [], "\n".join(f"{f.category}: {f.detail}" for f in found)
+
+
+def test_update_applied_then_failed_keeps_the_old_state_until_a_rerun(
+    harness: fs.Harness,
+) -> None:
+    stack = fs.Stack()
+    harness.up(stack, {"api": {"name": "backend", "maxUsage": 10}})
+    key_id = stack.resources["api"].id
+    harness.emulator.add_fault("apply_then_fail", method="POST", path=ONE_KEY, count=None)
+
+    program = {"api": {"name": "backend", "maxUsage": 20}}
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.up(stack, program)
+
+    assert f"updating API key {key_id} failed" in last_line(failed)
+    assert stack.resources["api"].outputs["maxUsage"] == 10, "a failed update keeps old state"
+    assert harness.live_keys()[key_id]["max_usage"] == 20, "the change was applied"
+    harness.emulator.clear_faults()
+    harness.up(stack, program)
+    assert stack.resources["api"].id == key_id
+    assert stack.resources["api"].outputs["maxUsage"] == 20
+    assert_consistent(harness, stack, program)
+
+
+def test_destroy_with_dropped_connections_keeps_the_keys_until_a_rerun(
+    harness: fs.Harness,
+) -> None:
+    stack = fs.Stack()
+    harness.up(stack, {"a": {"name": "alpha"}, "b": {"name": "beta"}})
+    harness.emulator.add_fault("drop_connection", method="DELETE", path=ONE_KEY, count=None)
+
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.destroy(stack)
+
+    assert "deleting API key" in last_line(failed)
+    assert sorted(stack.resources) == ["a", "b"], "a failed delete keeps the resource"
+    assert len(harness.live_keys()) == 2
+    assert_consistent(harness, stack, None)
+    harness.emulator.clear_faults()
+    harness.destroy(stack)
+    assert stack.resources == {}
+    assert harness.live_keys() == {}
+
+
+def test_refresh_during_a_5xx_storm_fails_clearly_and_keeps_the_resource(
+    harness: fs.Harness,
+) -> None:
+    stack = fs.Stack()
+    harness.up(stack, {"api": {"name": "backend"}})
+    before = stack.resources["api"]
+    harness.take_requests()
+    harness.emulator.add_fault("server_error", status=503, count=None)
+
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.refresh(stack)
+
+    line = last_line(failed)
+    assert f"reading API key {before.id} failed" in line
+    assert "HTTP 503" in line
+    assert stack.resources["api"] == before, "a failed read leaves the resource as it was"
+    assert all(r["method"] == "GET" for r in harness.take_requests()), "a refresh only reads"
+    harness.emulator.clear_faults()
+    harness.refresh(stack)
+    assert stack.resources["api"].id == before.id
+    assert stack.resources["api"].outputs["key"] == before.outputs["key"]
+    assert_consistent(harness, stack, None)
+
+
+def test_429_burst_with_retry_after_on_create_waits_and_creates_once(
+    harness: fs.Harness,
+) -> None:
+    harness.emulator.add_fault("rate_limit", method="POST", path=KEYS, count=2, retry_after=1)
+    stack = fs.Stack()
+    program = {"api": {"name": "backend"}}
+
+    harness.up(stack, program)
+
+    creates = [r for r in harness.take_requests() if r["method"] == "POST"]
+    assert [r["status"] for r in creates] == [429, 429, 201]
+    starts = [datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")) for r in creates]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.95, f"Retry-After: 1 must be honoured, waited {gaps}"
+    assert len(harness.live_keys()) == 1
+    assert_consistent(harness, stack, program)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"drop": True}, {"status": 502}],
+    ids=["connection-dropped", "502"],
+)
+def test_create_whose_answer_is_lost_adopts_the_key_it_made(
+    harness: fs.Harness, failure: dict[str, object]
+) -> None:
+    harness.emulator.add_fault("apply_then_fail", method="POST", path=KEYS, **failure)
+    stack = fs.Stack()
+    program = {"api": {"name": "backend", "models": ["openai/gpt-5.2"]}}
+
+    harness.up(stack, program)
+
+    requests = harness.take_requests()
+    assert sum(r["method"] == "POST" for r in requests) == 1, "no second create"
+    assert any(r["path"].endswith("/reveal") for r in requests), "the secret is recovered"
+    assert len(harness.live_keys()) == 1
+    assert_consistent(harness, stack, program)
+
+
+def test_replacement_whose_old_key_cannot_be_deleted_is_finished_by_a_rerun(
+    harness: fs.Harness,
+) -> None:
+    stack = fs.Stack()
+    harness.up(stack, {"api": {"name": "backend", "expiresInDays": 30}})
+    old_id = stack.resources["api"].id
+    harness.emulator.add_fault("server_error", method="DELETE", path=ONE_KEY, count=None)
+
+    program = {"api": {"name": "backend", "expiresInDays": 90}}
+    with pytest.raises(fs.StepFailed):
+        harness.up(stack, program)
+
+    assert stack.resources["api"].id != old_id, "the replacement is in state"
+    assert [r.id for _, r in stack.pending_deletes] == [old_id], "the old key awaits deletion"
+    assert_consistent(harness, stack, None)
+    harness.emulator.clear_faults()
+    harness.up(stack, program)
+    assert old_id not in harness.live_keys()
+    assert_consistent(harness, stack, program)
+
+
+def test_inactive_key_whose_disabling_fails_is_removed_not_left_working(
+    harness: fs.Harness,
+) -> None:
+    harness.emulator.add_fault("server_error", method="POST", path=ONE_KEY, count=None)
+    stack = fs.Stack()
+    program = {"off": {"name": "paused", "active": False}}
+
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.up(stack, program)
+
+    assert "the new key was removed" in last_line(failed)
+    assert stack.resources == {}
+    assert harness.live_keys() == {}, "no active key may be left outside the stack"
+    harness.emulator.clear_faults()
+    harness.up(stack, program)
+    assert harness.live_keys()[stack.resources["off"].id]["active"] is False
+    assert_consistent(harness, stack, program)
+
+
+def test_unknown_create_outcome_never_adopts_a_sibling_made_by_an_earlier_run(
+    harness: fs.Harness,
+) -> None:
+    stack = fs.Stack()
+    harness.up(stack, {"old": {"name": "backend"}})
+    # A second key with the same settings, declared first: the engine creates it before
+    # it diffs `old`, so this provider process has not seen `old`'s key yet.
+    program = {"new": {"name": "backend"}, "old": {"name": "backend"}}
+    harness.emulator.add_fault("server_error", method="POST", path=KEYS, status=503)
+
+    harness.up(stack, program)
+
+    assert stack.resources["new"].id != stack.resources["old"].id
+    assert_consistent(harness, stack, program)
+
+
+def test_unknown_create_outcome_never_adopts_another_stacks_key(harness: fs.Harness) -> None:
+    production, staging = fs.Stack(), fs.Stack()
+    harness.up(production, {"backend": {"name": "backend", "maxUsage": 100}})
+    harness.emulator.add_fault("drop_connection", method="POST", path=KEYS)
+
+    harness.up(staging, {"backend": {"name": "backend", "maxUsage": 100}})
+
+    found = fs.inconsistencies(staging, harness.live_keys(), None, others=[production])
+    assert found == [], [f.detail for f in found]
+
+
+@pytest.mark.xfail(strict=True, reason=BUG_STALE_BASELINE)
+def test_unknown_create_outcome_never_adopts_a_key_another_stack_just_made(
+    harness: fs.Harness,
+) -> None:
+    staging, production = fs.Stack(), fs.Stack()
+    backend = {"name": "backend", "maxUsage": 100}
+    with harness.process() as staging_up:  # one `pulumi up` of staging...
+        staging_up.up(staging, {"other": {"name": "other"}})
+        with harness.process() as production_up:  # ...while production is deployed
+            production_up.up(production, {"backend": backend})
+        harness.emulator.add_fault("drop_connection", method="POST", path=KEYS)
+        staging_up.up(staging, {"other": {"name": "other"}, "backend": backend})
+
+    found = fs.inconsistencies(staging, harness.live_keys(), None, others=[production])
+    assert found == [], [f.detail for f in found]
+
+
+def test_a_key_whose_secret_cannot_be_recovered_is_removed_and_a_rerun_repairs(
+    harness: fs.Harness,
+) -> None:
+    harness.emulator.add_fault("apply_then_fail", method="POST", path=KEYS, status=500)
+    harness.emulator.add_fault("server_error", method="GET", path=REVEAL, count=None)
+    stack = fs.Stack()
+    program = {"api": {"name": "backend"}}
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.up(stack, program)
+    assert "revealing its secret failed" in last_line(failed)
+    assert harness.live_keys() == {}, "a key without its secret is of no use: removed"
+    harness.emulator.clear_faults()
+
+    harness.up(stack, program)
+
+    assert_consistent(harness, stack, program)
+
+
+def test_the_checker_sees_every_kind_of_inconsistency() -> None:
+    """`inconsistencies` is what every fault test trusts: it must not be vacuous."""
+
+    def resource(key_id: str, secret: str) -> fs.Resource:
+        return fs.Resource(key_id, {"name": "n"}, {"key": secret})
+
+    live = {
+        "key_a": {"id": "key_a", "name": "n", "key": "ek_test_a"},
+        "key_b": {"id": "key_b", "name": "n", "key": "ek_test_b"},
+        "key_o": {"id": "key_o", "name": "n", "key": "ek_test_o"},
+    }
+    stack = fs.Stack(
+        {
+            "one": resource("key_a", "ek_test_a"),
+            "two": resource("key_a", "ek_test_a"),
+            "three": resource("key_b", "ek_test_other"),
+            "four": resource("key_gone", "ek_test_g"),
+        }
+    )
+    found = {(f.category, f.key_id) for f in fs.inconsistencies(stack, live, {"one": {}})}
+    assert found == {
+        ("duplicates", "key_a"),
+        ("orphans", "key_o"),
+        ("lost_secrets", "key_b"),
+        ("ghosts", "key_gone"),
+        ("mismatches", None),
+    }
