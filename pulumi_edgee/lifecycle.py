@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
 from pulumi.output import contains_unknowns
@@ -146,7 +146,10 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
         created = _create_reconciled(session, spec)
         session.claim(created.id)
     session.directory.put(created)
-    secret = _secret_or_reveal(session, created.id, _secret(created))
+    try:
+        secret = _secret_or_reveal(session, created.id, _secret(created))
+    except ApiKeyError as error:
+        _abandon(session, created.id, str(error))
     live = created
     if not spec.active:
         live = _disable_new_key(session, created)
@@ -223,26 +226,33 @@ def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
 
 
 def _adopt(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
-    """The key an ambiguous create made, with its secret. A key whose secret cannot be
-    recovered is of no use to the stack: it is deleted, so the next `up` starts clean."""
+    """The key an ambiguous create made, with its secret."""
     try:
         return session.client.reveal_api_key(key_id)
     except ConsoleError as error:
-        reason = (
+        _abandon(
+            session,
+            key_id,
             f"creating API key {spec.name!r} made key {key_id}, but revealing its secret "
-            f"failed ({error})"
+            f"failed ({error})",
         )
+
+
+def _abandon(session: Session, key_id: str, reason: str) -> NoReturn:
+    """Delete a key this step made but cannot hand to the stack (no secret, or it could
+    not be made as declared), then fail: the stack never learns of it, so leaving it
+    would orphan it, and the next `up` starts clean."""
+    session.directory.discard(key_id)
     try:
         session.client.delete_api_key(key_id)
     except NotFoundError:
         pass
     except ConsoleError as error:
         raise ApiKeyError(
-            f"{reason}; removing it failed too ({error}): delete key {key_id} in the Edgee "
-            "Console, then run `pulumi up` again"
+            f"{reason}; removing key {key_id} failed too ({error}): delete it in the Edgee "
+            "Console, it is not managed by this stack, then run `pulumi up` again"
         ) from None
-    session.directory.discard(key_id)
-    raise ApiKeyError(f"{reason}; the key was removed, run `pulumi up` again") from None
+    raise ApiKeyError(f"{reason}; key {key_id} was removed, run `pulumi up` again") from None
 
 
 def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
@@ -278,21 +288,9 @@ def _disable_new_key(session: Session, created: ApiKeyObject) -> ApiKeyObject:
     try:
         disabled = session.client.update_api_key(created.id, ApiKeyUpdate(active=False))
     except ConsoleError as error:
-        reason = f"disabling new API key {created.id} failed: {error}"
-    else:
-        session.directory.put(disabled)
-        return disabled
-    session.directory.discard(created.id)
-    try:
-        session.client.delete_api_key(created.id)
-    except NotFoundError:
-        pass
-    except ConsoleError as error:
-        raise ApiKeyError(
-            f"{reason}; removing it failed too ({error}): delete key {created.id} in the "
-            "Edgee Console, it is active and not managed by this stack"
-        ) from None
-    raise ApiKeyError(f"{reason}; the new key was removed, run the update again") from None
+        _abandon(session, created.id, f"disabling new API key {created.id} failed: {error}")
+    session.directory.put(disabled)
+    return disabled
 
 
 def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:

@@ -122,14 +122,18 @@ class AuthenticationError(ApiError):
         )
 
 
-class PermissionDeniedError(ApiError):
-    """403: the token is valid but may not do this in this organization."""
+class OrganizationScopedError(ApiError):
+    """An answer about the organization as a whole; says which one was asked for."""
 
     def __init__(
         self, status: int, method: str, path: str, detail: str = "", *, organization_id: str
     ) -> None:
         self.organization_id = organization_id
         super().__init__(status, method, path, detail)
+
+
+class PermissionDeniedError(OrganizationScopedError):
+    """403: the token is valid but may not do this in this organization."""
 
     def _describe(self) -> str:
         return (
@@ -147,17 +151,11 @@ class NotFoundError(ApiError):
         return f"Not found: {self.method} {self.path} (HTTP {self.status}){_suffix(self.detail)}"
 
 
-class OrganizationNotFoundError(ApiError):
+class OrganizationNotFoundError(OrganizationScopedError):
     """404 on the organization's key list: the organization id is wrong or not the token's.
 
     Deliberately not a `NotFoundError`: nothing may conclude from it that a key is gone.
     """
-
-    def __init__(
-        self, status: int, method: str, path: str, detail: str = "", *, organization_id: str
-    ) -> None:
-        self.organization_id = organization_id
-        super().__init__(status, method, path, detail)
 
     def _describe(self) -> str:
         return (

@@ -175,7 +175,7 @@ def test_inactive_key_whose_disabling_fails_is_removed_not_left_working(
     with pytest.raises(fs.StepFailed) as failed:
         harness.up(stack, program)
 
-    assert "the new key was removed" in last_line(failed)
+    assert "was removed, run `pulumi up` again" in last_line(failed)
     assert stack.resources == {}
     assert harness.live_keys() == {}, "no active key may be left outside the stack"
     harness.emulator.clear_faults()
