@@ -229,6 +229,11 @@ def _parse_limit(text: str | None) -> int:
     return int(significant) if len(significant) <= 9 else MAX_PAGE_SIZE + 1
 
 
+def _error_code(status: int) -> str:
+    """A machine-readable code for an error status: its phrase in snake case."""
+    return re.sub(r"[^a-z0-9]+", "_", reason_phrase(status).lower()).strip("_")
+
+
 def _method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> HttpResponse:
     return error_response(
         405,
@@ -270,6 +275,9 @@ class ConsoleApp:
         self._read_only_token = None if read_only_token is None else read_only_token.encode()
         self._serve_key_get = serve_key_get
         self._sleep = sleep
+        from .gateway import Gateway  # gateway.py builds on this module's request types
+
+        self.gateway = Gateway(backend)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request, or raise DropConnection."""
@@ -311,16 +319,17 @@ class ConsoleApp:
     def _with_fault(self, request: HttpRequest, rule: FaultRule | None) -> HttpResponse:
         if rule is None:
             return self._serve(request)
+        error = self._error_for(request)
         if rule.kind == "rate_limit":
-            return error_response(
+            return error(
                 429,
                 "Too many requests; retry later.",
-                headers=(("Retry-After", str(rule.retry_after)),),
+                (("Retry-After", str(rule.retry_after)),),
             )
         if rule.kind == "server_error":
             assert rule.status is not None
             headers = () if rule.retry_after is None else (("Retry-After", str(rule.retry_after)),)
-            return error_response(rule.status, "Injected server error.", headers=headers)
+            return error(rule.status, "Injected server error.", headers)
         if rule.kind == "drop_connection":
             raise DropConnection
         # apply_then_fail: the change is committed whatever the answer says.
@@ -328,14 +337,28 @@ class ConsoleApp:
         if rule.drop:
             raise DropConnection
         assert rule.status is not None
-        return error_response(rule.status, "Injected failure after the request was applied.")
+        return error(rule.status, "Injected failure after the request was applied.", ())
+
+    def _error_for(
+        self, request: HttpRequest
+    ) -> Callable[[int, str, tuple[tuple[str, str], ...]], HttpResponse]:
+        """Error bodies in the shape of the API the path belongs to."""
+        if self.gateway.serves(request.path):
+            from .gateway import gateway_error
+
+            return lambda status, message, headers: gateway_error(
+                status, _error_code(status), message, headers
+            )
+        return lambda status, message, headers: error_response(status, message, headers=headers)
 
     def _serve(self, request: HttpRequest) -> HttpResponse:
         try:
+            if self.gateway.serves(request.path):
+                return self.gateway.handle(request)
             return self._route(request)
         except Exception:
             logger.exception("emulator failed on %s %s", request.method, request.path)
-            return error_response(500, "The emulator failed unexpectedly.")
+            return self._error_for(request)(500, "The emulator failed unexpectedly.", ())
 
     def _role(self, request: HttpRequest) -> Role | None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -434,6 +457,11 @@ class ConsoleApp:
             routes: dict[str, Callable[[], HttpResponse]] = {
                 "POST": lambda: self._admin_use(parts[1])
             }
+        elif len(parts) == 3 and parts[0] == "keys" and parts[1] and parts[2] == "spend":
+            routes = {
+                "GET": lambda: HttpResponse.from_json(200, self.gateway.spend_json(parts[1])),
+                "POST": lambda: self._admin_set_spend(request, parts[1]),
+            }
         else:
             table: dict[str, dict[str, Callable[[], HttpResponse]]] = {
                 "health": {"GET": lambda: HttpResponse.from_json(200, {"status": "ok"})},
@@ -458,7 +486,7 @@ class ConsoleApp:
         except KeyNotFound as exc:
             return error_response(404, str(exc))
         except ValidationFailed as exc:
-            return error_response(422, "Invalid fault rule.", exc.errors)
+            return error_response(422, "Validation failed.", exc.errors)
 
     def _admin_reset(self) -> HttpResponse:
         self.backend.reset()
@@ -471,6 +499,13 @@ class ConsoleApp:
     def _admin_use(self, key_id: str) -> HttpResponse:
         key = self.backend.mark_used(key_id)
         return HttpResponse.from_json(200, key_json(key, secret=True, email=True))
+
+    def _admin_set_spend(self, request: HttpRequest, key_id: str) -> HttpResponse:
+        try:
+            spend = self.gateway.set_spend(key_id, _json_object(request.body))
+        except ValueError as exc:
+            raise ValidationFailed([FieldError("spent_usd", str(exc))]) from None
+        return HttpResponse.from_json(200, spend)
 
     def _admin_faults(self) -> HttpResponse:
         faults = [fault_json(rule) for rule in self.backend.faults()]
