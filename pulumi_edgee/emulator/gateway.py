@@ -1,10 +1,11 @@
 """AI Gateway stand-in: the keys the Console side holds, used the way the Gateway uses them.
 
 Edgee's Gateway is described by its OpenAPI document (`edgee-gateway-openapi.json`); this
-module answers `POST /v1/chat/completions` (plain and streamed), `POST /v1/messages` and
-`GET /v1/models` in those shapes, with a deterministic echo instead of a model, so that a
-key made through the Console routes can be proven to work, or not, with the official
-client. The rules where Edgee's documents are silent are in docs/gateway.md.
+module answers `POST /v1/chat/completions` (plain and streamed), `POST /v1/messages`,
+`POST /v1/count_tokens` and `GET /v1/models` in those shapes, with a deterministic echo
+instead of a model, so that a key made through the Console routes can be proven to work,
+or not, with the official client. The rules where Edgee's documents are silent are in
+docs/gateway.md.
 
 Its footprint on the store is two calls (`all_keys` to authenticate, `mark_used` for
 `last_used_at`) and a ledger of its own: this month's spend per key, which the admin
@@ -30,8 +31,14 @@ from .backend import ApiKey, EmulatorBackend, KeyNotFound
 CHAT_PATH = "/v1/chat/completions"
 MESSAGES_PATH = "/v1/messages"
 MODELS_PATH = "/v1/models"
-# Which methods each gateway route serves.
-GATEWAY_ROUTES: Mapping[str, str] = {CHAT_PATH: "POST", MESSAGES_PATH: "POST", MODELS_PATH: "GET"}
+COUNT_TOKENS_PATH = "/v1/count_tokens"
+# Which method each gateway route serves.
+GATEWAY_ROUTES: Mapping[str, str] = {
+    CHAT_PATH: "POST",
+    MESSAGES_PATH: "POST",
+    MODELS_PATH: "GET",
+    COUNT_TOKENS_PATH: "POST",
+}
 
 COST_PER_CALL_MICRO_USD = 10_000
 """Every answered completion or message costs $0.01, whatever its size."""
@@ -326,6 +333,26 @@ _MESSAGES_REQUEST: Mapping[str, Check] = {
 }
 
 
+def _count_message(value: object, where: str) -> None:
+    _fields(
+        value,
+        where,
+        ("role", "content"),
+        {"role": _string, "content": _text_or_objects},
+    )
+
+
+def _text_or_objects(value: object, where: str) -> None:
+    if not isinstance(value, str):
+        _array(value, where, _object)
+
+
+_COUNT_TOKENS_REQUEST: Mapping[str, Check] = {
+    "messages": lambda v, w: _array(v, w, _count_message, min_items=1),
+    "model": _string,
+}
+
+
 def _boolean_headers(request: HttpRequest, names: Sequence[str]) -> None:
     for name in names:
         value = request.headers.get(name)
@@ -444,7 +471,10 @@ class Gateway:
             )
         try:
             if request.path == MODELS_PATH:
+                self._authenticate(request, api_key_header=False)
                 return self._models()
+            if request.path == COUNT_TOKENS_PATH:
+                return self._count_tokens(request)
             if request.path == CHAT_PATH:
                 return self._chat(request)
             return self._messages(request)
@@ -501,6 +531,12 @@ class Gateway:
             for model in MODEL_CATALOGUE
         ]
         return HttpResponse.from_json(200, {"object": "list", "data": data})
+
+    def _count_tokens(self, request: HttpRequest) -> HttpResponse:
+        """The prompt's token count as the echo would bill it; free, and not a use."""
+        self._authenticate(request, api_key_header=True)
+        body = _fields(_json_body(request.body), "body", ("messages",), _COUNT_TOKENS_REQUEST)
+        return HttpResponse.from_json(200, {"input_tokens": _words(body["messages"])})
 
     def _chat(self, request: HttpRequest) -> HttpResponse:
         key = self._authenticate(request, api_key_header=False)
