@@ -4,6 +4,7 @@ is checked against Edgee's OpenAPI description; a test fails if any was outside 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,8 +77,9 @@ class StandIn:
         return spend
 
 
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
+@contextmanager
+def serve_stand_in() -> Iterator[StandIn]:
+    """Serve one; on exit, fail if any Gateway answer was outside the description."""
     clock = Clock()
     app = CheckedApp(
         Contract.load(),
@@ -95,3 +97,9 @@ def stand_in() -> Iterator[StandIn]:
     ):
         yield StandIn(server.url, app, clock, console, http)
     assert app.violations == [], "answers outside Edgee's OpenAPI description"
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    with serve_stand_in() as served:
+        yield served
