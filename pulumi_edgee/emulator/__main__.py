@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from .app import ConsoleApp
-from .backend import EmulatorBackend, StateFileError
+from .backend import EmulatorBackend
+from .errors import StateFileError
 from .server import EmulatorServer
 
 # Names of environment variables, not secrets.

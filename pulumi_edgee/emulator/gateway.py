@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import re
 import secrets
@@ -25,8 +26,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .app import HttpRequest, HttpResponse
-from .backend import ApiKey, EmulatorBackend, KeyNotFound
+from .backend import EmulatorBackend
+from .errors import FieldError, KeyNotFound, ValidationFailed
+from .keys import StoredKey
+from .wire import (
+    BadBody,
+    HttpRequest,
+    HttpResponse,
+    error_response,
+    json_object,
+    method_not_allowed,
+    reason_phrase,
+)
+
+logger = logging.getLogger(__name__)
 
 CHAT_PATH = "/v1/chat/completions"
 MESSAGES_PATH = "/v1/messages"
@@ -57,6 +70,7 @@ CATALOGUE_CREATED = 1677610602
 _MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._:-]*")
 _CHAT_ROLES = ("system", "user", "assistant", "tool", "developer")
 _MAX_SPEND_USD = 1e12
+_SPEND_PATH_RE = re.compile(r"/_emulator/keys/([^/]+)/spend")
 
 
 class GatewayRefusal(Exception):
@@ -126,16 +140,10 @@ class SpendLedger:
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
-    def reject_constant(name: str) -> object:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        value = json.loads(body, parse_constant=reject_constant)
-    except (ValueError, RecursionError):
-        raise _bad_request("The request body is not valid JSON.") from None
-    if not isinstance(value, dict):
-        raise _bad_request("The request body must be a JSON object.")
-    return value
+        return json_object(body)
+    except BadBody as exc:
+        raise _bad_request(str(exc)) from None
 
 
 Check = Callable[[object, str], object]
@@ -450,17 +458,35 @@ class Gateway:
     `last_used_at` set and the echo answered.
     """
 
+    faulted = True  # fault rules and the request log apply to these routes
+
     def __init__(self, backend: EmulatorBackend, ledger: SpendLedger | None = None) -> None:
         self.backend = backend
         self.ledger = SpendLedger() if ledger is None else ledger
+        self.admin_routes = SpendRoutes(self)
 
     @staticmethod
-    def serves(path: str) -> bool:
+    def claims(path: str) -> bool:
         """Whether a path is a Gateway route."""
         return path in GATEWAY_ROUTES
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one Gateway request."""
+    @staticmethod
+    def fault_response(
+        status: int, message: str, headers: tuple[tuple[str, str], ...]
+    ) -> HttpResponse:
+        """An injected fault's answer, as an `ErrorResponse` coded after its status."""
+        code = re.sub(r"[^a-z0-9]+", "_", reason_phrase(status).lower()).strip("_")
+        return gateway_error(status, code, message, headers)
+
+    def serve(self, request: HttpRequest) -> HttpResponse:
+        """Answer one Gateway request; an unexpected failure is a 500 `ErrorResponse`."""
+        try:
+            return self._route(request)
+        except Exception:
+            logger.exception("gateway stand-in failed on %s %s", request.method, request.path)
+            return gateway_error(500, "internal_error", "The emulator failed unexpectedly.")
+
+    def _route(self, request: HttpRequest) -> HttpResponse:
         allowed = GATEWAY_ROUTES[request.path]
         if request.method not in (allowed, "HEAD" if allowed == "GET" else allowed):
             return gateway_error(
@@ -499,7 +525,7 @@ class Gateway:
         }
 
     def set_spend(self, key_id: str, body: Mapping[str, object]) -> dict[str, object]:
-        """Set a key's spend this month from `{"spent_usd": N}` (raises ValueError, KeyNotFound)."""
+        """Set a key's spend this month from `{"spent_usd": N}`."""
         key = self._live_key(key_id)
         value = body.get("spent_usd")
         if (
@@ -508,11 +534,12 @@ class Gateway:
             or not math.isfinite(value)
             or not 0 <= value <= _MAX_SPEND_USD
         ):
-            raise ValueError(f"spent_usd must be a number from 0 to {_MAX_SPEND_USD:.0f}.")
+            message = f"spent_usd must be a number from 0 to {_MAX_SPEND_USD:.0f}."
+            raise ValidationFailed([FieldError("spent_usd", message)])
         self.ledger.set(key.id, self.backend.now(), round(value * 1_000_000))
         return self.spend_json(key.id)
 
-    def _live_key(self, key_id: str) -> ApiKey:
+    def _live_key(self, key_id: str) -> StoredKey:
         for key in self.backend.all_keys():
             if key.id == key_id:
                 return key
@@ -661,7 +688,7 @@ class Gateway:
 
     # ------------------------------------------------------------------ the key's rules
 
-    def _authenticate(self, request: HttpRequest, *, api_key_header: bool) -> ApiKey:
+    def _authenticate(self, request: HttpRequest, *, api_key_header: bool) -> StoredKey:
         """The live key presented as a bearer token (or `x-api-key` where allowed)."""
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         presented = credentials.strip() if scheme.lower() == "bearer" else ""
@@ -674,7 +701,7 @@ class Gateway:
                 return key
         raise GatewayRefusal(401, "unauthorized", "Invalid API key")
 
-    def _authorize(self, key: ApiKey, model: str, provider: str | None = None) -> None:
+    def _authorize(self, key: StoredKey, model: str, provider: str | None = None) -> None:
         """The key's state, then the model's form (and provider, where the route serves
         one only), then the key's `models`."""
         if not key.active:
@@ -694,7 +721,7 @@ class Gateway:
                 403, "forbidden", f"Model {model!r} is not allowed for this API key"
             )
 
-    def _charge(self, key: ApiKey, *, status: int) -> None:
+    def _charge(self, key: StoredKey, *, status: int) -> None:
         """Charge one call against `max_usage` (USD per month), and mark the key used."""
         now = self.backend.now()
         limit = None if key.max_usage is None else key.max_usage * 1_000_000
@@ -711,3 +738,45 @@ class Gateway:
         except KeyNotFound:
             # Deleted between authentication and now: the call is refused as any deleted key's.
             raise GatewayRefusal(401, "unauthorized", "Invalid API key") from None
+
+
+class SpendRoutes:
+    """`/_emulator/keys/{id}/spend`: GET a key's spend this month, POST
+    `{"spent_usd": N}` to set it. Admin routes: no token, no faults, not logged."""
+
+    faulted = False
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @staticmethod
+    def claims(path: str) -> bool:
+        """Only the spend route."""
+        return _SPEND_PATH_RE.fullmatch(path) is not None
+
+    @staticmethod
+    def fault_response(
+        status: int, message: str, headers: tuple[tuple[str, str], ...]
+    ) -> HttpResponse:
+        """Never used (faults do not apply here); the admin API's error body."""
+        return error_response(status, message, headers=headers)
+
+    def serve(self, request: HttpRequest) -> HttpResponse:
+        """Read or set the spend."""
+        match = _SPEND_PATH_RE.fullmatch(request.path)
+        assert match is not None
+        key_id = match.group(1)
+        if request.method not in ("GET", "HEAD", "POST"):
+            return method_not_allowed(request, ("GET", "POST"))
+        try:
+            if request.method == "POST":
+                spend = self.gateway.set_spend(key_id, json_object(request.body))
+            else:
+                spend = self.gateway.spend_json(key_id)
+        except BadBody as exc:
+            return error_response(400, str(exc))
+        except KeyNotFound as exc:
+            return error_response(404, str(exc))
+        except ValidationFailed as exc:
+            return error_response(422, "Invalid spend.", exc.errors)
+        return HttpResponse.from_json(200, spend)

@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from .app import ConsoleApp, DropConnection, HttpRequest, HttpResponse, error_response
+from .app import ConsoleApp
+from .wire import DropConnection, HttpRequest, HttpResponse, error_response
 
 logger = logging.getLogger(__name__)
 
