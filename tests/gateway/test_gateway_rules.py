@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timezone
+from datetime import datetime, timezone
 from urllib.error import URLError
 
 import httpx
@@ -16,6 +16,10 @@ from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 
 from .conftest import StandIn
 from .contract import sse_data
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def refused(status: int, code: str, message: str) -> GatewayOutcome:
@@ -164,9 +168,10 @@ def test_answered_calls_set_last_used_at_and_refusals_do_not(stand_in: StandIn) 
     assert stand_in.live_key(key["id"])["last_used_at"] is None
     ask_gateway(stand_in.url, key["key"], "openai/o3")
     assert stand_in.live_key(key["id"])["last_used_at"] is None
+    before = stamp(stand_in.clock.now().replace(microsecond=0))
     ask_gateway(stand_in.url, key["key"], "openai/gpt-5.2")
     used = stand_in.live_key(key["id"])["last_used_at"]
-    assert used == stand_in.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ") or used is not None
+    assert before <= used <= stamp(stand_in.clock.now())
     stand_in.clock.advance(hours=2)
     ask_gateway(stand_in.url, key["key"], "openai/o3")
     assert stand_in.live_key(key["id"])["last_used_at"] == used
