@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .backend import EmulatorBackend
-from .errors import KeyNotFound, ValidationFailed
+from .errors import FieldError, KeyNotFound, ValidationFailed
 from .faults import fault_json
 from .keys import key_json
 from .requestlog import request_json
@@ -26,6 +26,19 @@ from .wire import (
 ADMIN_PREFIX = "/_emulator"
 
 _OK = {"status": "ok"}
+# What a 422 on each admin collection calls the refused body.
+_SUBJECTS = {"faults": "fault rule", "keys": "key", "organizations": "organization"}
+
+
+def _only(request: HttpRequest, field: str) -> object:
+    """The one field a body may carry; any other field is an error, as for fault rules."""
+    body = json_object(request.body)
+    errors = [
+        FieldError(name, f"{name} is not a field here.") for name in sorted(body) if name != field
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    return body.get(field)
 
 
 class AdminRoutes:
@@ -49,7 +62,12 @@ class AdminRoutes:
             table: dict[str, dict[str, Callable[[], HttpResponse]]] = {
                 "health": {"GET": lambda: HttpResponse.from_json(200, _OK)},
                 "reset": {"POST": self._reset},
-                "keys": {"GET": self._keys},
+                "keys": {"GET": self._keys, "POST": lambda: self._insert_key(request)},
+                "organizations": {
+                    "GET": self._organizations,
+                    "POST": lambda: self._add_organization(request),
+                },
+                "clock": {"GET": self._clock, "POST": lambda: self._set_clock(request)},
                 "faults": {
                     "GET": self._faults,
                     "POST": lambda: self._add_fault(request),
@@ -69,7 +87,7 @@ class AdminRoutes:
         except KeyNotFound as exc:
             return error_response(404, str(exc))
         except ValidationFailed as exc:
-            return error_response(422, "Invalid fault rule.", exc.errors)
+            return error_response(422, f"Invalid {_SUBJECTS.get(parts[0], 'request')}.", exc.errors)
 
     @staticmethod
     def fault_response(
@@ -85,6 +103,25 @@ class AdminRoutes:
     def _keys(self) -> HttpResponse:
         keys = [key_json(key, secret=True, email=True) for key in self.backend.all_keys()]
         return HttpResponse.from_json(200, {"keys": keys})
+
+    def _insert_key(self, request: HttpRequest) -> HttpResponse:
+        key = self.backend.insert_key(json_object(request.body))
+        return HttpResponse.from_json(201, key_json(key, secret=True, email=True))
+
+    def _organizations(self) -> HttpResponse:
+        return HttpResponse.from_json(200, {"organizations": self.backend.organizations()})
+
+    def _add_organization(self, request: HttpRequest) -> HttpResponse:
+        added = self.backend.add_organization(_only(request, "id"))
+        body = {"organizations": self.backend.organizations()}
+        return HttpResponse.from_json(201 if added else 200, body)
+
+    def _clock(self) -> HttpResponse:
+        return HttpResponse.from_json(200, {"offset_seconds": self.backend.clock_offset()})
+
+    def _set_clock(self, request: HttpRequest) -> HttpResponse:
+        offset = self.backend.set_clock_offset(_only(request, "offset_seconds"))
+        return HttpResponse.from_json(200, {"offset_seconds": offset})
 
     def _use(self, key_id: str) -> HttpResponse:
         key = self.backend.mark_used(key_id)

@@ -14,8 +14,9 @@ rules and the request log live in the backend.
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Protocol
@@ -72,7 +73,8 @@ class RouteGroup(Protocol):
 
 
 class ConsoleApp:
-    """The Console API of one organization, plus the `/_emulator/` admin API.
+    """The Console API of `organization_id` (the default) and any extra organizations,
+    plus the `/_emulator/` admin API.
 
     Order of checks on a Console API request: fault rules, then the token (401, on
     every path outside `/_emulator/`), then the route (404, 405), then permission
@@ -87,6 +89,7 @@ class ConsoleApp:
         read_only_token: str | None = None,
         serve_key_get: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        extra_organization_ids: Sequence[str] = (),
     ) -> None:
         self.backend = backend
         self.console = ConsoleRoutes(
@@ -95,6 +98,7 @@ class ConsoleApp:
             organization_id=organization_id,
             read_only_token=read_only_token,
             serve_key_get=serve_key_get,
+            extra_organization_ids=extra_organization_ids,
         )
         self.organization_id = organization_id
         self.route_groups: list[RouteGroup] = [AdminRoutes(backend), self.console]
@@ -158,8 +162,26 @@ class ConsoleApp:
             return group.fault_response(rule.status, "Injected server error.", headers)
         if rule.kind == "drop_connection":
             raise DropConnection
-        # apply_then_fail: the change is committed whatever the answer says.
-        group.serve(request)
+        if rule.kind == "endless_pages":
+            # A fresh cursor each time, so that a client cannot spot a loop by its value.
+            page = {"object": "list", "data": [], "has_more": True}
+            return HttpResponse.from_json(200, {**page, "next_cursor": secrets.token_urlsafe(12)})
+        if rule.kind == "late_apply":
+            # Held unanswered, then applied; the client has usually given up by then,
+            # and the server ignores the failed write of the answer.
+            assert rule.delay_ms is not None
+            self._sleep(rule.delay_ms / 1000)
+            return group.serve(request)
+        # The remaining kinds apply the request whatever the answer then says.
+        response = group.serve(request)
+        if rule.kind == "slow_drip":
+            return replace(response, drip_interval_ms=rule.interval_ms)
+        if rule.kind == "apply_then_garble":
+            assert rule.status is not None
+            assert rule.body is not None
+            headers = (("Content-Type", "application/json"),)
+            return HttpResponse(rule.status, headers, rule.body.encode())
+        # apply_then_fail
         if rule.drop:
             raise DropConnection
         assert rule.status is not None

@@ -78,12 +78,35 @@ class EmulatorBackend:
         """Set `last_used_at` to now, as gateway traffic would; any organization."""
         return self.store.mark_used(key_id)
 
+    def insert_key(self, fields: Mapping[str, object]) -> StoredKey:
+        """Store a key as given, odd fields and all (see `KeyStore.insert`)."""
+        return self.store.insert(fields)
+
     def all_keys(self) -> list[StoredKey]:
         """Every live key of every organization, in creation order."""
         return self.store.all()
 
+    def organizations(self) -> list[str]:
+        """The organizations served, the default first."""
+        return self.store.organizations()
+
+    def add_organization(self, organization_id: object) -> bool:
+        """Serve one more organization; False when it was already served (ValidationFailed)."""
+        return self.store.add_organization(organization_id)
+
+    def clock_offset(self) -> float:
+        """Seconds by which every stamped or compared time is shifted."""
+        return self.store.clock_offset()
+
+    def set_clock_offset(self, seconds: object) -> float:
+        """Skew the clock, e.g. -300 for a server five minutes behind (ValidationFailed)."""
+        return self.store.set_clock_offset(seconds)
+
     def reset(self) -> None:
-        """Forget keys, faults and the request log (issued ids and secrets stay retired)."""
+        """Forget keys, the clock offset, faults and the request log.
+
+        Issued ids and secrets stay retired; the organizations stay served.
+        """
         self.store.reset()
         self.fault_rules.clear()
         self.request_log.clear()

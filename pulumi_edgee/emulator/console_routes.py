@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from .backend import EmulatorBackend
@@ -36,7 +36,7 @@ FORBIDDEN_BODY = {
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 Role = Literal["full", "read_only"]
-Handler = Callable[[HttpRequest, str], HttpResponse]
+Handler = Callable[[HttpRequest, str, str], HttpResponse]  # request, organization, key id
 
 
 def _parse_limit(text: str | None) -> int:
@@ -50,7 +50,7 @@ def _parse_limit(text: str | None) -> int:
 
 
 class ConsoleRoutes:
-    """The Console API of one organization; claims every path no other group claims.
+    """The Console API of the backend's organizations; claims every path no other group claims.
 
     Order of checks: the token (401, on every path it serves), then the route (404,
     405), then permission (403), then the key (404) and the body (400, 422).
@@ -65,15 +65,20 @@ class ConsoleRoutes:
         organization_id: str,
         read_only_token: str | None = None,
         serve_key_get: bool = False,
+        extra_organization_ids: Sequence[str] = (),
     ) -> None:
         if not token:
             raise ValueError("the token must not be empty")
         if read_only_token is not None and (not read_only_token or read_only_token == token):
             raise ValueError("the read-only token must be non-empty and differ from the token")
-        if not organization_id or "/" in organization_id:
-            raise ValueError("the organization id must be a non-empty path segment")
+        for organization in (organization_id, *extra_organization_ids):
+            if not organization or "/" in organization:
+                raise ValueError("an organization id must be a non-empty path segment")
         self.backend = backend
         self.organization_id = organization_id
+        # The organizations live in the backend, which admin calls may add to.
+        for organization in (organization_id, *extra_organization_ids):
+            backend.add_organization(organization)
         self._token = token.encode()
         self._read_only_token = None if read_only_token is None else read_only_token.encode()
         self._serve_key_get = serve_key_get
@@ -117,8 +122,13 @@ class ConsoleRoutes:
                 401, UNAUTHORIZED_BODY, (("WWW-Authenticate", 'Bearer realm="edgee"'),)
             )
         parts = request.path.split("/")
-        prefix = ["", "v1", "organizations", self.organization_id, "api_keys"]
-        if parts[:5] != prefix or len(parts) > 7 or any(not part for part in parts[5:]):
+        if (
+            parts[:3] != ["", "v1", "organizations"]
+            or parts[4:5] != ["api_keys"]
+            or parts[3] not in self.backend.organizations()
+            or len(parts) > 7
+            or any(not part for part in parts[5:])
+        ):
             return not_found(request)
         rest = parts[5:]
         routes: dict[str, tuple[Handler, bool]]  # method -> (handler, is a write or reveal)
@@ -139,7 +149,7 @@ class ConsoleRoutes:
             return HttpResponse.from_json(403, FORBIDDEN_BODY)
         key_id = rest[0] if rest else ""
         try:
-            return handler(request, key_id)
+            return handler(request, parts[3], key_id)
         except BadBody as exc:
             return error_response(400, str(exc))
         except InvalidPageRequest as exc:
@@ -149,10 +159,10 @@ class ConsoleRoutes:
         except ValidationFailed as exc:
             return error_response(422, "Validation failed.", exc.errors)
 
-    def _list(self, request: HttpRequest, _key_id: str) -> HttpResponse:
+    def _list(self, request: HttpRequest, organization_id: str, _key_id: str) -> HttpResponse:
         limit = _parse_limit(request.query.get("limit"))
         page = self.backend.list_keys(
-            self.organization_id, limit=limit, cursor=request.query.get("cursor") or None
+            organization_id, limit=limit, cursor=request.query.get("cursor") or None
         )
         return HttpResponse.from_json(
             200,
@@ -164,24 +174,24 @@ class ConsoleRoutes:
             },
         )
 
-    def _create(self, request: HttpRequest, _key_id: str) -> HttpResponse:
-        key = self.backend.create_key(self.organization_id, json_object(request.body))
+    def _create(self, request: HttpRequest, organization_id: str, _key_id: str) -> HttpResponse:
+        key = self.backend.create_key(organization_id, json_object(request.body))
         return HttpResponse.from_json(201, key_json(key, secret=True))
 
-    def _get(self, _request: HttpRequest, key_id: str) -> HttpResponse:
-        key = self.backend.get_key(self.organization_id, key_id)
+    def _get(self, _request: HttpRequest, organization_id: str, key_id: str) -> HttpResponse:
+        key = self.backend.get_key(organization_id, key_id)
         return HttpResponse.from_json(200, key_json(key, secret=False))
 
-    def _update(self, request: HttpRequest, key_id: str) -> HttpResponse:
+    def _update(self, request: HttpRequest, organization_id: str, key_id: str) -> HttpResponse:
         # The key is looked up before the body is read: a missing key is 404 first.
-        self.backend.get_key(self.organization_id, key_id)
-        key = self.backend.update_key(self.organization_id, key_id, json_object(request.body))
+        self.backend.get_key(organization_id, key_id)
+        key = self.backend.update_key(organization_id, key_id, json_object(request.body))
         return HttpResponse.from_json(200, key_json(key, secret=False))
 
-    def _delete(self, _request: HttpRequest, key_id: str) -> HttpResponse:
-        key = self.backend.delete_key(self.organization_id, key_id)
+    def _delete(self, _request: HttpRequest, organization_id: str, key_id: str) -> HttpResponse:
+        key = self.backend.delete_key(organization_id, key_id)
         return HttpResponse.from_json(200, {"id": key.id, "object": KEY_OBJECT, "deleted": True})
 
-    def _reveal(self, _request: HttpRequest, key_id: str) -> HttpResponse:
-        key = self.backend.get_key(self.organization_id, key_id)
+    def _reveal(self, _request: HttpRequest, organization_id: str, key_id: str) -> HttpResponse:
+        key = self.backend.get_key(organization_id, key_id)
         return HttpResponse.from_json(200, key_json(key, secret=True))

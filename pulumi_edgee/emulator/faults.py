@@ -20,7 +20,21 @@ MAX_FAULT_DELAY_MS = 60_000
 
 _METHOD_RE = re.compile(r"[A-Za-z]+")
 
-FaultKind = Literal["latency", "rate_limit", "server_error", "drop_connection", "apply_then_fail"]
+LIST_PATH = "/v1/organizations/[^/]+/api_keys"
+# An unreadable body for apply_then_garble: deeper than any JSON parser's recursion limit.
+GARBLED_BODY = "[" * 50_000
+
+FaultKind = Literal[
+    "latency",
+    "rate_limit",
+    "server_error",
+    "drop_connection",
+    "apply_then_fail",
+    "late_apply",
+    "apply_then_garble",
+    "slow_drip",
+    "endless_pages",
+]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 _FAULT_COMMON_FIELDS = frozenset({"kind", "method", "path", "count"})
 _FAULT_KIND_FIELDS: dict[str, frozenset[str]] = {
@@ -29,7 +43,13 @@ _FAULT_KIND_FIELDS: dict[str, frozenset[str]] = {
     "server_error": frozenset({"status", "retry_after"}),
     "drop_connection": frozenset(),
     "apply_then_fail": frozenset({"status", "drop"}),
+    "late_apply": frozenset({"delay_ms"}),
+    "apply_then_garble": frozenset({"status", "body"}),
+    "slow_drip": frozenset({"interval_ms"}),
+    "endless_pages": frozenset(),
 }
+# Kinds that concern one route unless told otherwise: (method, path).
+_KIND_DEFAULT_TARGET: dict[str, tuple[str, str]] = {"endless_pages": ("GET", LIST_PATH)}
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,8 @@ class FaultRule:
     retry_after: int | None = None
     status: int | None = None
     drop: bool = False
+    body: str | None = None
+    interval_ms: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Whether this rule concerns a request (path must match as a whole)."""
@@ -88,6 +110,21 @@ def _fault_int(
     return value
 
 
+def _require(spec: Mapping[str, object], kind: str, field: str, errors: list[FieldError]) -> None:
+    if spec.get(field) is None:
+        errors.append(FieldError(field, f"{field} is required for a {kind} rule."))
+
+
+def _fault_str(
+    spec: Mapping[str, object], field: str, default: str, errors: list[FieldError]
+) -> str | None:
+    value = spec.get(field, default)
+    if not isinstance(value, str):
+        errors.append(FieldError(field, f"{field} must be a string."))
+        return None
+    return value
+
+
 def parse_fault(spec: Mapping[str, object], rule_id: str) -> FaultRule:
     """Validate a fault rule as posted to /_emulator/faults; unknown fields are errors."""
     kind = spec.get("kind")
@@ -100,11 +137,12 @@ def parse_fault(spec: Mapping[str, object], rule_id: str) -> FaultRule:
         FieldError(field, f"{field} is not a field of a {kind} rule.")
         for field in sorted(set(spec) - allowed)
     ]
-    method = spec.get("method", "*")
+    default_method, default_path = _KIND_DEFAULT_TARGET.get(kind, ("*", DEFAULT_FAULT_PATH))
+    method = spec.get("method", default_method)
     if not isinstance(method, str) or (method != "*" and _METHOD_RE.fullmatch(method) is None):
         errors.append(FieldError("method", "method must be an HTTP method or '*'."))
         method = "*"
-    path = spec.get("path", DEFAULT_FAULT_PATH)
+    path = spec.get("path", default_path)
     if not isinstance(path, str):
         errors.append(FieldError("path", "path must be a regular expression string."))
         path = DEFAULT_FAULT_PATH
@@ -117,12 +155,18 @@ def parse_fault(spec: Mapping[str, object], rule_id: str) -> FaultRule:
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         errors.append(FieldError("count", "count must be a positive integer or null."))
         count = 1
-    delay_ms = retry_after = status = None
+    delay_ms = retry_after = status = interval_ms = None
     drop = False
-    if kind == "latency":
-        if spec.get("delay_ms") is None:
-            errors.append(FieldError("delay_ms", "delay_ms is required for a latency rule."))
+    body: str | None = None
+    if kind in ("latency", "late_apply"):
+        _require(spec, kind, "delay_ms", errors)
         delay_ms = _fault_int(spec, "delay_ms", None, (0, MAX_FAULT_DELAY_MS), errors)
+    elif kind == "slow_drip":
+        _require(spec, kind, "interval_ms", errors)
+        interval_ms = _fault_int(spec, "interval_ms", None, (0, MAX_FAULT_DELAY_MS), errors)
+    elif kind == "apply_then_garble":
+        status = _fault_int(spec, "status", 201, (200, 599), errors)
+        body = _fault_str(spec, "body", GARBLED_BODY, errors)
     elif kind == "rate_limit":
         retry_after = _fault_int(spec, "retry_after", 1, (0, 86_400), errors)
     elif kind == "server_error":
@@ -147,6 +191,8 @@ def parse_fault(spec: Mapping[str, object], rule_id: str) -> FaultRule:
         retry_after=retry_after,
         status=status,
         drop=drop,
+        body=body,
+        interval_ms=interval_ms,
     )
 
 
@@ -163,6 +209,8 @@ def fault_json(rule: FaultRule) -> dict[str, object]:
         "retry_after": rule.retry_after,
         "status": rule.status,
         "drop": rule.drop,
+        "body": rule.body,
+        "interval_ms": rule.interval_ms,
     }
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 KEY_OBJECT = "ai_gateway_api_key"
@@ -32,6 +33,9 @@ class StoredKey:
     last_used_at: datetime | None
     email: str | None
     secret: str
+    # Fields of a key inserted through the admin API, served exactly as given in place
+    # of the typed ones (odd keys made by other tools or API versions); empty otherwise.
+    as_given: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ def key_json(key: StoredKey, *, secret: bool, email: bool = False) -> dict[str, 
     }
     if email:
         payload["email"] = key.email
+    payload.update((k, v) for k, v in key.as_given.items() if email or k != "email")
     if secret:
         payload["key"] = key.secret
     return payload

@@ -83,11 +83,16 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """An answer; the server adds Content-Length (and Date/Server) itself."""
+    """An answer; the server adds Content-Length (and Date/Server) itself.
+
+    `drip_interval_ms`, set by a `slow_drip` fault, makes the socket server send the
+    whole answer (status line and headers included) one byte at a time.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    drip_interval_ms: int | None = None
 
     @classmethod
     def from_json(
