@@ -22,8 +22,9 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .backend import EmulatorBackend
@@ -445,6 +446,47 @@ def _sse(events: Sequence[tuple[str | None, object]]) -> bytes:
 _SSE_HEADERS = (("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"))
 
 
+# --------------------------------------------------------------------------- the key's rules
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a key declares, as the Gateway reads it.
+
+    A key inserted as given through the admin API may hold values the Console contract
+    would refuse; the Gateway reads what it can: a number as a `max_usage` in USD (12.5),
+    an ISO 8601 `expires_at`, a single string as one model. Anything else unreadable
+    counts as absent, as in the key's typed view.
+    """
+
+    active: bool
+    expires_at: datetime | None
+    models: tuple[str, ...]
+    max_usage: float | None
+
+    @classmethod
+    def of(cls, key: StoredKey) -> Declared:
+        """The key's declarations."""
+        given = key.as_given
+        max_usage: float | None = key.max_usage
+        given_usage = given.get("max_usage")
+        if (
+            isinstance(given_usage, (int, float))
+            and not isinstance(given_usage, bool)
+            and math.isfinite(given_usage)
+        ):
+            max_usage = given_usage
+        expires_at = key.expires_at
+        given_expiry = given.get("expires_at")
+        if isinstance(given_expiry, str):
+            with suppress(ValueError):
+                parsed = datetime.fromisoformat(given_expiry.replace("Z", "+00:00"))
+                expires_at = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        given_models = given.get("models")
+        models = (given_models,) if isinstance(given_models, str) else key.models
+        return cls(key.active, expires_at, models, max_usage)
+
+
 # --------------------------------------------------------------------------- the gateway
 
 
@@ -704,9 +746,10 @@ class Gateway:
     def _authorize(self, key: StoredKey, model: str, provider: str | None = None) -> None:
         """The key's state, then the model's form (and provider, where the route serves
         one only), then the key's `models`."""
-        if not key.active:
+        declared = Declared.of(key)
+        if not declared.active:
             raise GatewayRefusal(403, "forbidden", "API key is inactive")
-        if key.expires_at is not None and self.backend.now() >= key.expires_at:
+        if declared.expires_at is not None and self.backend.now() >= declared.expires_at:
             raise GatewayRefusal(403, "forbidden", "API key has expired")
         if _MODEL_RE.fullmatch(model) is None:
             raise GatewayRefusal(400, "bad_model_id", f"Invalid model ID: {model!r}")
@@ -716,7 +759,7 @@ class Gateway:
                 "provider_not_supported",
                 f"Provider {model.split('/', 1)[0]!r} is not supported on this route",
             )
-        if key.models and model not in key.models:
+        if declared.models and model not in declared.models:
             raise GatewayRefusal(
                 403, "forbidden", f"Model {model!r} is not allowed for this API key"
             )
@@ -724,14 +767,15 @@ class Gateway:
     def _charge(self, key: StoredKey, *, status: int) -> None:
         """Charge one call against `max_usage` (USD per month), and mark the key used."""
         now = self.backend.now()
-        limit = None if key.max_usage is None else key.max_usage * 1_000_000
+        max_usage = Declared.of(key).max_usage
+        limit = None if max_usage is None else round(max_usage * 1_000_000)
         before = self.ledger.charge(key.id, now, limit)
         if before is None:
             spent = self.ledger.spent(key.id, now) / 1_000_000
             raise GatewayRefusal(
                 status,
                 "usage_limit_exceeded",
-                f"Usage limit exceeded: {spent:.2f} / {key.max_usage} USD used in {month_of(now)}",
+                f"Usage limit exceeded: {spent:.2f} / {max_usage:.15g} USD used in {month_of(now)}",
             )
         try:
             self.backend.mark_used(key.id)

@@ -306,3 +306,30 @@ def test_the_checker_sees_every_gateway_answer(stand_in: StandIn) -> None:
     stand_in.chat(None)
     assert stand_in.app.checked == before + 2
     assert isinstance(stand_in.http, httpx.Client)
+
+
+def test_keys_inserted_as_given_are_read_where_they_can_be(stand_in: StandIn) -> None:
+    inserted = stand_in.http.post(
+        "/_emulator/keys", json={"max_usage": 0.5, "models": "openai/o3"}
+    ).json()
+    assert ask_gateway(stand_in.url, inserted["key"], "openai/o3").answered
+    assert ask_gateway(stand_in.url, inserted["key"], "openai/gpt-5.2").status == 403
+    stand_in.set_spend(inserted["id"], 0.5)
+    month = stand_in.spend(inserted["id"])["month"]
+    assert ask_gateway(stand_in.url, inserted["key"], "openai/o3") == refused(
+        429, "usage_limit_exceeded", f"Usage limit exceeded: 0.50 / 0.5 USD used in {month}"
+    )
+    old = stand_in.http.post("/_emulator/keys", json={"expires_at": "2020-01-01T00:00:00Z"})
+    expired = ask_gateway(stand_in.url, old.json()["key"], "openai/o3")
+    assert expired == refused(403, "forbidden", "API key has expired")
+    odd = stand_in.http.post("/_emulator/keys", json={"models": 7, "max_usage": "lots"}).json()
+    assert ask_gateway(stand_in.url, odd["key"], "openai/o3").answered
+
+
+def test_the_admin_clock_offset_moves_expiry(stand_in: StandIn) -> None:
+    key = stand_in.create_key(expires_in_days=1)
+    assert stand_in.http.post("/_emulator/clock", json={"offset_seconds": 2 * 86400}).is_success
+    expired = ask_gateway(stand_in.url, key["key"], "openai/o3")
+    assert expired == refused(403, "forbidden", "API key has expired")
+    assert stand_in.http.post("/_emulator/clock", json={"offset_seconds": 0}).is_success
+    assert ask_gateway(stand_in.url, key["key"], "openai/o3").answered
