@@ -16,7 +16,6 @@ from schemathesis.checks import positive_data_acceptance
 from pulumi_edgee.emulator import HttpRequest, HttpResponse
 from pulumi_edgee.emulator.gateway import GATEWAY_ROUTES, gateway_error
 
-from .conftest import StandIn, serve_stand_in
 from .contract import (
     REPAIRS,
     Contract,
@@ -24,6 +23,7 @@ from .contract import (
     raw_description,
     repaired_description,
 )
+from .standin import StandIn, serve_stand_in
 
 CHAT = HttpRequest("POST", "/v1/chat/completions")
 

@@ -14,8 +14,8 @@ import pytest
 
 from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 
-from .conftest import StandIn
 from .contract import sse_data
+from .standin import StandIn
 
 
 def stamp(moment: datetime) -> str:

@@ -16,7 +16,7 @@ from pulumi_edgee.testing.program import ProgramRunner, RunResult
 from pulumi_edgee.testing.provider_server import ProviderServer
 from pulumi_edgee.testing.secrets import LeakDetector
 
-from .conftest import ORGANIZATION, TOKEN, StandIn, serve_stand_in
+from .standin import ORGANIZATION, TOKEN, StandIn, serve_stand_in
 
 APP = Path(__file__).resolve().parent / "programs" / "app"
 MODEL = "openai/gpt-5.2"
