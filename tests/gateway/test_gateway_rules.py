@@ -12,10 +12,11 @@ from urllib.error import URLError
 import httpx
 import pytest
 
+from pulumi_edgee.testing.emulator import EmulatorClient
 from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 
 from .contract import sse_data
-from .standin import StandIn
+from .standin import ORGANIZATION, TOKEN, StandIn
 
 
 def stamp(moment: datetime) -> str:
@@ -333,3 +334,13 @@ def test_the_admin_clock_offset_moves_expiry(stand_in: StandIn) -> None:
     assert expired == refused(403, "forbidden", "API key has expired")
     assert stand_in.http.post("/_emulator/clock", json={"offset_seconds": 0}).is_success
     assert ask_gateway(stand_in.url, key["key"], "openai/o3").answered
+
+
+def test_handle_helpers_read_and_set_the_spend(stand_in: StandIn) -> None:
+    admin = EmulatorClient(url=stand_in.url, token=TOKEN, organization_id=ORGANIZATION)
+    key = admin.insert_key(max_usage=1)
+    assert ask_gateway(stand_in.url, key["key"], "openai/o3").answered
+    assert admin.gateway_spend(key["id"])["spent_usd"] == pytest.approx(0.01)
+    assert admin.set_gateway_spend(key["id"], 1)["spent_usd"] == 1
+    assert ask_gateway(stand_in.url, key["key"], "openai/o3").code == "usage_limit_exceeded"
+    admin.close()
