@@ -120,17 +120,16 @@ class SpendLedger:
         with self._lock:
             self._spend[key_id] = (month_of(now), micro_usd)
 
-    def charge(self, key_id: str, now: datetime, limit_micro_usd: int | None) -> int | None:
-        """Add one call's cost unless the spend already reached the limit; returns the
-        spend before the call, or None when refused (check and charge are one step, so
-        concurrent calls cannot overshoot together)."""
+    def charge(self, key_id: str, now: datetime, limit_micro_usd: int | None) -> bool:
+        """Add one call's cost unless the spend already reached the limit; False when
+        refused (check and charge are one step: concurrent calls cannot overshoot)."""
         month = month_of(now)
         with self._lock:
             before = self._spent(key_id, month)
             if limit_micro_usd is not None and before >= limit_micro_usd:
-                return None
+                return False
             self._spend[key_id] = (month, before + COST_PER_CALL_MICRO_USD)
-            return before
+            return True
 
     def _spent(self, key_id: str, month: str) -> int:
         entry = self._spend.get(key_id)
@@ -491,7 +490,7 @@ class Declared:
 
 
 class Gateway:
-    """The Gateway routes; `handle` answers one request routed here (see `GATEWAY_ROUTES`).
+    """The Gateway routes (see `GATEWAY_ROUTES`), a route group of the emulator's app.
 
     Order of checks on a completion or message: the method (405), the key (401 missing,
     unknown or deleted), the body (400), the key's state (403 disabled or expired), the
@@ -502,9 +501,9 @@ class Gateway:
 
     faulted = True  # fault rules and the request log apply to these routes
 
-    def __init__(self, backend: EmulatorBackend, ledger: SpendLedger | None = None) -> None:
+    def __init__(self, backend: EmulatorBackend) -> None:
         self.backend = backend
-        self.ledger = SpendLedger() if ledger is None else ledger
+        self.ledger = SpendLedger()
         self.admin_routes = SpendRoutes(self)
 
     @staticmethod
@@ -769,8 +768,7 @@ class Gateway:
         now = self.backend.now()
         max_usage = Declared.of(key).max_usage
         limit = None if max_usage is None else round(max_usage * 1_000_000)
-        before = self.ledger.charge(key.id, now, limit)
-        if before is None:
+        if not self.ledger.charge(key.id, now, limit):
             spent = self.ledger.spent(key.id, now) / 1_000_000
             raise GatewayRefusal(
                 status,
