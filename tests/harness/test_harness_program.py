@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import PROGRAMS, RunnerFactory
 from harness_support.cloud import CounterCloud
+from harness_support.paths import PROGRAMS, RunnerFactory
 from pulumi.runtime import rpc, settings
 
 from pulumi_edgee.testing.program import UNKNOWN_VALUE, EngineError, ProgramRunner, RunResult
