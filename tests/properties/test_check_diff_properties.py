@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pulumi.dynamic import CheckResult, DiffResult
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown, contains_unknowns
 
 from pulumi_edgee import lifecycle
@@ -31,9 +30,10 @@ from pulumi_edgee.properties import (
 )
 from pulumi_edgee.provider import ApiKeyProvider
 from pulumi_edgee.spec import ApiKeySpec
+from pulumi_edgee.testing import provider_payload
 from pulumi_edgee.testing.secrets import LeakDetector
 
-from .conftest import EXAMPLES
+from .support import EXAMPLES
 
 INPUT_NAMES = [p.wire for p in INPUT_PROPS]
 ALL_NAMES = [p.wire for p in PROPS]
@@ -194,7 +194,7 @@ def provider(leaks: LeakDetector) -> Iterator[ApiKeyProvider]:
         patch.setenv("EDGEE_CONSOLE_URL", "http://127.0.0.1:9")
         instance = ApiKeyProvider()
         yield instance
-    leaks.record("__provider", serialize_provider(instance))
+    leaks.record("__provider", provider_payload(instance))
 
 
 # --------------------------------------------------------------------------- check
