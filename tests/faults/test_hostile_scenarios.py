@@ -21,9 +21,8 @@ from pulumi_edgee import markers
 from pulumi_edgee.emulator.backend import utc_now
 from pulumi_edgee.provider import ApiKeyProvider
 from pulumi_edgee.testing import EmulatorHandle, run_emulator
+from pulumi_edgee.testing import faults as fs
 from pulumi_edgee.testing.provider_server import CreateResponse, ProviderServer
-
-from .conftest import fs
 
 KEYS = r"/v1/organizations/[^/]+/api_keys"
 TOKEN = "tok_hostile_scenarios_42"
@@ -204,7 +203,7 @@ def test_a_late_create_leftover_is_removed_by_the_stacks_next_refresh(
     quick_harness: fs.Harness,
 ) -> None:
     harness = quick_harness
-    stack = fs.Stack()
+    stack = fs.new_stack()
     program = {"api": {"name": "backend", "maxUsage": 10}}
     harness.emulator.add_fault("latency", method="POST", path=KEYS, delay_ms=2000)
     harness.up(stack, program)
