@@ -22,7 +22,11 @@ from pulumi_edgee.emulator.backend import utc_now
 from pulumi_edgee.provider import ApiKeyProvider
 from pulumi_edgee.testing import EmulatorHandle, run_emulator
 from pulumi_edgee.testing import faults as fs
-from pulumi_edgee.testing.provider_server import CreateResponse, ProviderServer
+from pulumi_edgee.testing.provider_server import (
+    CreateResponse,
+    ProviderCallError,
+    ProviderServer,
+)
 
 KEYS = r"/v1/organizations/[^/]+/api_keys"
 TOKEN = "tok_hostile_scenarios_42"
@@ -43,12 +47,14 @@ def urn(name: str) -> str:
 class Stack:
     """One stack's provider process (its own server), as `pulumi up` would start it."""
 
-    def __init__(self, emulator: EmulatorHandle, **budgets: str) -> None:
+    def __init__(
+        self, emulator: EmulatorHandle, organization: str = ORGANIZATION, **budgets: str
+    ) -> None:
         self.server = ProviderServer(project="hostile", env=SHORT_BUDGETS | budgets)
         self.server.configure(
             {
                 "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
+                "edgee:organizationId": organization,
                 "edgee:consoleUrl": emulator.url,
             },
             secret_keys=["edgee:apiToken"],
@@ -222,3 +228,101 @@ def test_a_late_create_leftover_is_removed_by_the_stacks_next_refresh(
     harness.refresh(stack)
 
     assert fs.inconsistencies(stack, harness.live_keys(), program) == []
+
+
+def test_a_create_answered_2xx_with_an_unreadable_body_adopts_its_key(
+    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+) -> None:
+    """201 with 50,000 nested brackets: the key exists, its id is unknown to the client."""
+    a, _ = stacks
+    emulator.add_fault("apply_then_garble", method="POST", path=KEYS)
+    made = a.create("garbled", name="backend", maxUsage=3)
+    keys = live(emulator)
+    assert list(keys) == [made.id], "no orphan, no duplicate"
+    assert made.outputs["key"] == keys[made.id]["key"]
+    assert keys[made.id]["name"] == "backend"
+
+
+def test_a_stack_pointed_at_another_reachable_organization_neither_drops_nor_deletes(
+    emulator: EmulatorHandle,
+) -> None:
+    emulator.add_organization("org_2")
+    first = Stack(emulator)
+    try:
+        made = first.create("kept", name="backend")
+    finally:
+        first.close()
+    other = Stack(emulator, organization="org_2")
+    try:
+        inputs = {"name": "backend", "__provider": PROVIDER}
+        failures = []
+        for call in (
+            lambda: other.server.read(made.id, urn("kept"), made.outputs, inputs),
+            lambda: other.server.update(
+                made.id, urn("kept"), made.outputs, {**inputs, "name": "renamed"}, inputs
+            ),
+            lambda: other.server.delete(made.id, urn("kept"), made.outputs),
+        ):
+            with pytest.raises(ProviderCallError) as failed:
+                call()
+            failures.append(failed.value.details.strip().splitlines()[-1])
+    finally:
+        other.close()
+    for line in failures:
+        assert "organization 'org_1'" in line
+        assert "organization 'org_2'" in line
+        assert "edgee:organizationId" in line
+    assert live(emulator)[made.id]["name"] == "backend", "the key is untouched"
+
+
+@pytest.mark.parametrize("route", ["list", "create"])
+def test_a_server_dripping_its_answer_cannot_hold_a_step(
+    emulator: EmulatorHandle, stacks: tuple[Stack, Stack], route: str
+) -> None:
+    """One byte every 300 ms: each read gets a byte long before any socket timeout, but
+    the request deadline (1 s) and the step deadline (4 s) still end the step."""
+    a, _ = stacks
+    started = time.monotonic()
+    if route == "list":
+        made = a.create("drip", name="backend")
+        emulator.add_fault("slow_drip", method="GET", path=KEYS, interval_ms=300, count=None)
+        with pytest.raises(ProviderCallError) as failed:
+            a.server.read(made.id, urn("drip"), made.outputs, {"name": "backend"})
+        assert "deadline" in failed.value.details.strip().splitlines()[-1]
+        assert made.id in live(emulator)
+    else:
+        # The create is applied, its answer drips: an unknown outcome, reconciled.
+        emulator.add_fault("slow_drip", method="POST", path=KEYS, interval_ms=300)
+        made = a.create("drip", name="backend")
+        assert list(live(emulator)) == [made.id]
+    assert time.monotonic() - started < 20
+
+
+def test_a_list_whose_pages_never_end_fails_a_refresh_clearly(
+    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+) -> None:
+    a, _ = stacks
+    made = a.create("endless", name="backend")
+    emulator.add_fault("endless_pages", method="GET", path=KEYS, count=None)
+    with pytest.raises(ProviderCallError) as failed:
+        a.server.read(made.id, urn("endless"), made.outputs, {"name": "backend"})
+    assert "empty pages in a row" in failed.value.details.strip().splitlines()[-1]
+    assert made.id in live(emulator), "nothing is read as deleted"
+
+
+def test_another_key_with_odd_fields_blocks_no_one(
+    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+) -> None:
+    """Keys made by other tools: a fractional limit, a string for models, no created_at
+    worth the name. This stack's refresh and creates go on."""
+    a, _ = stacks
+    emulator.insert_key(name="other tool", max_usage=12.5, models="x", surprise=[1])
+    emulator.insert_key(name="older api", created_at="last tuesday")
+    made = a.create("mine", name="backend")
+    refreshed = a.server.read(made.id, urn("mine"), made.outputs, {"name": "backend"})
+    assert refreshed.id == made.id
+    assert refreshed.outputs["key"] == made.outputs["key"]
+    emulator.add_fault("apply_then_fail", method="POST", path=KEYS, status=500)
+    second = a.create("second", name="backend")
+    assert second.id in live(emulator)
+    assert len(live(emulator)) == 4
