@@ -1,6 +1,7 @@
 """Each lifecycle step of a key, proven by the official `edgee` client against the Gateway
 stand-in: an unchanged Pulumi program run by the engine-faithful runner through the real
-provider server, with every Gateway answer checked against Edgee's description."""
+provider server (a process per command), with every Gateway answer checked against Edgee's
+description."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from pulumi_edgee.testing.engine import SECRET_CONFIG_KEYS, edgee_config
 from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 from pulumi_edgee.testing.program import ProgramRunner, RunResult
-from pulumi_edgee.testing.provider_server import ProviderServer
 from pulumi_edgee.testing.secrets import LeakDetector
 
 from .standin import ORGANIZATION, TOKEN, StandIn, serve_stand_in
@@ -26,27 +27,16 @@ MODEL = "openai/gpt-5.2"
 def stack() -> Iterator[tuple[StandIn, ProgramRunner, LeakDetector]]:
     leaks = LeakDetector()
     leaks.add_secrets(TOKEN)
-    with (
-        serve_stand_in() as stand_in,
-        ProviderServer(project="app", env={"EDGEE_READ_REUSE_SECONDS": "0"}) as server,
-    ):
+    with serve_stand_in() as stand_in:
+        # Each command in a provider process of its own, as the Pulumi CLI runs them.
         runner = ProgramRunner(
             APP,
-            server,
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": stand_in.url,
-            },
-            secret_config_keys=["edgee:apiToken"],
+            config=edgee_config(stand_in.url, token=TOKEN, organization=ORGANIZATION),
+            env={"EDGEE_READ_REUSE_SECONDS": "0"},
+            secret_config_keys=SECRET_CONFIG_KEYS,
         )
         yield stand_in, runner, leaks
-        leaks.add_secrets(
-            *(key["key"] for key in stand_in.http.get("/_emulator/keys").json()["keys"])
-        )
         leaks.record("exported state", runner.export_state())
-        leaks.record("server stdout", server.stdout_text())
-        leaks.record("server stderr", server.stderr_text())
     leaks.assert_clean()
 
 
@@ -54,6 +44,7 @@ def up(runner: ProgramRunner, leaks: LeakDetector, **keys: dict[str, Any]) -> Ru
     runner.set_config("keys", keys)
     result = runner.up()
     assert result.error is None, result.error
+    leaks.record("provider process output", result.logs)
     for name in keys:
         leaks.add_secrets(str(result.outputs[f"{name}-key"].value))
     return result
@@ -115,6 +106,7 @@ def test_every_lifecycle_step_as_the_official_client_sees_it(
     # After destroy, every key the stack ever made is refused.
     destroyed = runner.destroy()
     assert destroyed.error is None, destroyed.error
+    leaks.record("provider process output", destroyed.logs)
     assert stand_in.http.get("/_emulator/keys").json()["keys"] == []
     for secret in (first, second):
         assert ask(stand_in, secret) == unknown
