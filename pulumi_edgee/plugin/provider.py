@@ -139,6 +139,21 @@ def _property_diff(
     return kinds.UPDATE_REPLACE if replace else kinds.UPDATE
 
 
+def _diff_answer(
+    kinds: Mapping[str, provider_pb2.PropertyDiff.Kind.ValueType], replaces: list[str]
+) -> provider_pb2.DiffResponse:
+    """A detailed diff: each changed property with what it does; none means no change."""
+    answers = provider_pb2.DiffResponse
+    return answers(
+        changes=answers.DIFF_SOME if kinds else answers.DIFF_NONE,
+        replaces=replaces,
+        diffs=list(kinds),
+        detailedDiff={name: provider_pb2.PropertyDiff(kind=kind) for name, kind in kinds.items()},
+        hasDetailedDiff=True,
+        deleteBeforeReplace=False,
+    )
+
+
 class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
     """One per plugin process: the engine configures it once per command."""
 
@@ -231,19 +246,9 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             if name in _REPLACING_CONFIG and olds.get(name) is not None and news.get(name)
         ]
         kinds = provider_pb2.PropertyDiff
-        return provider_pb2.DiffResponse(
-            changes=provider_pb2.DiffResponse.DIFF_SOME
-            if changed
-            else provider_pb2.DiffResponse.DIFF_NONE,
-            replaces=replaces,
-            diffs=changed,
-            detailedDiff={
-                name: provider_pb2.PropertyDiff(
-                    kind=kinds.UPDATE_REPLACE if name in replaces else kinds.UPDATE
-                )
-                for name in changed
-            },
-            hasDetailedDiff=True,
+        return _diff_answer(
+            {name: kinds.UPDATE_REPLACE if name in replaces else kinds.UPDATE for name in changed},
+            replaces,
         )
 
     @_answer
@@ -300,19 +305,9 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         if session is not None:
             # A replacement's create must never adopt the key it replaces.
             session.claim(request.id)
-        replaces = [p.wire for p in changed if p.change is Change.REPLACE]
-        return provider_pb2.DiffResponse(
-            changes=provider_pb2.DiffResponse.DIFF_SOME
-            if changed
-            else provider_pb2.DiffResponse.DIFF_NONE,
-            replaces=replaces,
-            diffs=[p.wire for p in changed],
-            detailedDiff={
-                p.wire: provider_pb2.PropertyDiff(kind=_property_diff(p, olds, news))
-                for p in changed
-            },
-            hasDetailedDiff=True,
-            deleteBeforeReplace=False,
+        return _diff_answer(
+            {p.wire: _property_diff(p, olds, news) for p in changed},
+            [p.wire for p in changed if p.change is Change.REPLACE],
         )
 
     @_answer
@@ -349,8 +344,9 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         """Refresh (old outputs and inputs given) or import (only an id): both answer with
         outputs and inputs; an import of an id that does not exist is an error."""
         self._resource(request.urn)
-        props, secret = decode(request.properties)
-        old_inputs = decode(request.inputs)[0]
+        props, output_secret = decode(request.properties)
+        old_inputs, input_secret = decode(request.inputs)
+        secret = output_secret | input_secret
         importing = not props and not old_inputs
         result = lifecycle.read(self._configured(), request.id, props)
         if not result.id:

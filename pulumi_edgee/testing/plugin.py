@@ -212,17 +212,8 @@ class PluginProcess(ProviderServer):
         news: Mapping[str, Any],
         old_inputs: Mapping[str, Any],
     ) -> PluginDiffResponse:
-        response = self._call(
-            "Diff",
-            provider_pb2.DiffRequest(
-                id=id,
-                **_target(urn),
-                olds=encode_properties(olds),
-                news=encode_properties(news),
-                old_inputs=encode_properties(old_inputs),
-            ),
-        )
-        return _diff_response(response)
+        request = provider_pb2.DiffRequest(**_change(id, urn, olds, news, old_inputs))
+        return _diff_response(self._call("Diff", request))
 
     def update(  # adds the preview flag
         self,
@@ -233,18 +224,10 @@ class PluginProcess(ProviderServer):
         old_inputs: Mapping[str, Any],
         preview: bool = False,
     ) -> UpdateResponse:
-        response = self._call(
-            "Update",
-            provider_pb2.UpdateRequest(
-                id=id,
-                **_target(urn),
-                olds=encode_properties(olds),
-                news=encode_properties(news),
-                old_inputs=encode_properties(old_inputs),
-                preview=preview,
-            ),
+        request = provider_pb2.UpdateRequest(
+            **_change(id, urn, olds, news, old_inputs), preview=preview
         )
-        outputs, secret_keys = decode_properties(response.properties)
+        outputs, secret_keys = decode_properties(self._call("Update", request).properties)
         return UpdateResponse(outputs, secret_keys)
 
     def invoke(self, token: str, args: Mapping[str, Any]) -> InvokeResponse:
@@ -255,6 +238,23 @@ class PluginProcess(ProviderServer):
         return InvokeResponse(
             result, secret_keys, [(f.property, f.reason) for f in response.failures]
         )
+
+
+def _change(
+    id: str,
+    urn: str,
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    old_inputs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The fields of a Diff or Update request: old outputs, new inputs, old inputs."""
+    return {
+        "id": id,
+        **_target(urn),
+        "olds": encode_properties(olds),
+        "news": encode_properties(news),
+        "old_inputs": encode_properties(old_inputs),
+    }
 
 
 def _diff_response(response: provider_pb2.DiffResponse) -> PluginDiffResponse:
