@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import sysconfig
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from concurrent import futures
@@ -60,10 +61,11 @@ _CHANGES = {
 
 
 def plugin_command() -> list[str]:
-    """How the engine finds the plugin: `pulumi-resource-edgee` on PATH (the console
-    script an install makes); in a source tree without it, the same entry point run
-    with this interpreter."""
-    found = shutil.which(f"pulumi-resource-{PACKAGE}")
+    """How the engine finds the plugin: `pulumi-resource-edgee` on PATH, or where pip put
+    this interpreter's console scripts (the same file in an activated environment); in a
+    source tree that was never installed, the same entry point run with this interpreter."""
+    name = f"pulumi-resource-{PACKAGE}"
+    found = shutil.which(name) or shutil.which(name, path=sysconfig.get_path("scripts"))
     return [found] if found else [sys.executable, "-m", "pulumi_edgee.plugin"]
 
 

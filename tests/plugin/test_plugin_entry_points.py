@@ -5,6 +5,7 @@ package (`PulumiPlugin.yaml`, run by the Python language host as `python <dir> <
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 
 from pulumi_edgee._version import __version__
 from pulumi_edgee.plugin.server import engine_address
-from pulumi_edgee.testing.plugin import EngineLogServer
+from pulumi_edgee.testing.plugin import EngineLogServer, plugin_command
 from pulumi_edgee.testing.provider_server import ProviderServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +51,10 @@ def test_engine_address_is_the_last_argument_after_the_engine_flags() -> None:
         "127.0.0.1:5"
     )
     assert engine_address(["--logtostderr"]) is None
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="CI installs the package, making the script")
+def test_ci_drives_the_installed_console_script() -> None:
+    """Where the package is installed, the tests start the very executable the engine runs."""
+    [command] = plugin_command()
+    assert Path(command).name == "pulumi-resource-edgee"
