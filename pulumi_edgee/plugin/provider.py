@@ -105,9 +105,13 @@ def _settings(config: Mapping[str, Any]) -> Settings:
 def _named_setting(message: str) -> str:
     """The config name a settings problem is about (the first one the message names)."""
     found = [
-        (message.find(source.config_key), name)
+        (min(at), name)
         for name, source in _SOURCES.items()
-        if source.config_key in message or source.env_var in message
+        if (
+            at := [
+                i for i in (message.find(source.config_key), message.find(source.env_var)) if i >= 0
+            ]
+        )
     ]
     return min(found)[1] if found else _TOKEN_NAME
 

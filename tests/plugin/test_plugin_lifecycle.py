@@ -289,6 +289,13 @@ def test_config_is_checked_before_any_key_is_touched(
         engine.preview({"backend": BACKEND})
     assert "EDGEE_ORGANIZATION_ID" in str(missing.value)
 
+    # a remote Console URL without TLS names consoleUrl, before any request
+    emulator_module.clear_requests()
+    engine = make_engine(emulator_module, consoleUrl="http://console.example.com")
+    with pytest.raises(Exception, match=r"^error: could not validate.*consoleUrl: .*https"):
+        engine.preview({"backend": BACKEND})
+    assert emulator_module.requests() == []
+
     # the environment is the fallback, as the schema says
     engine = make_engine(emulator_module, apiToken=None)
     engine.env["EDGEE_CONSOLE_API_TOKEN"] = TOKEN
