@@ -15,7 +15,7 @@ import shutil
 import sys
 import sysconfig
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -343,12 +343,11 @@ class PluginEngine:
         self.stderr.append(plugin.stderr_text() + plugin.stdout_text())
         self.logs.extend(engine.records)
 
-    def _command(self, run: Any) -> list[Step]:
+    def _command(self, run: Callable[[PluginProcess], list[Step]]) -> list[Step]:
         with EngineLogServer() as engine:
             plugin = self._start(engine)
             try:
-                steps: list[Step] = run(plugin)
-                return steps
+                return run(plugin)
             finally:
                 self._finish(plugin, engine)
 
