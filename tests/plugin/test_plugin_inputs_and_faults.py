@@ -5,6 +5,7 @@ Console API faults: the shared lifecycle's guarantees hold through this front do
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -152,3 +153,21 @@ def test_rate_limits_are_waited_out(emulator: EmulatorHandle) -> None:
     engine = engine_for(emulator)
     [step] = engine.preview({"backend": {"name": "backend"}})
     assert step.op == "create"
+
+
+def test_calls_in_parallel_as_the_engine_sends_them(
+    plugin: PluginProcess, emulator: EmulatorHandle
+) -> None:
+    """The engine sends many steps at once: eight creates, then eight deletes, through
+    one plugin process make and remove exactly eight keys, each with its own secret."""
+    names = [f"parallel-{i}" for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda n: plugin.create(f"{URN}-{n}", {"name": n}), names))
+    live = {k["id"]: k for k in emulator.keys()}
+    assert sorted(live) == sorted(c.id for c in created)
+    for made in created:
+        assert made.outputs["key"] == live[made.id]["key"]
+        assert "key" in made.secret_keys
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda c: plugin.delete(c.id, URN, c.outputs), created))
+    assert emulator.keys() == []
