@@ -383,7 +383,7 @@ class ConsoleClient:
         """One cheap request (the first key of the list) that fails as any call would with
         a wrong token or organization: settings are proven before any key is touched."""
         path = self._keys_path
-        _page(_json(self._request("GET", path, params={"limit": 1}), "GET", path), path)
+        _page(_json(self._request("GET", path, params={"limit": 1}), "GET", path), path, {})
 
     # -- plumbing --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import grpc
 
 from ..console import (
     AuthenticationError,
+    CommunicationError,
     ConsoleError,
     InvalidRequestError,
     NotFoundError,
@@ -15,7 +16,6 @@ from ..console import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RetryableApiError,
-    TransportError,
 )
 from ..lifecycle import ApiKeyError
 from ..lookups import LookupError as KeyLookupError
@@ -43,7 +43,7 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
     (OutcomeUnknownError, grpc.StatusCode.UNAVAILABLE),
     (RetryableApiError, grpc.StatusCode.UNAVAILABLE),
-    (TransportError, grpc.StatusCode.UNAVAILABLE),
+    (CommunicationError, grpc.StatusCode.UNAVAILABLE),
 )
 
 

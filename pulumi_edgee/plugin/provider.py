@@ -25,7 +25,7 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from .. import lifecycle, lookups
 from .._version import __version__
-from ..console import AuthenticationError, ConsoleError, TransportError
+from ..console import AuthenticationError, CommunicationError, ConsoleError
 from ..properties import INPUT_PROPS, PROPS, Change, Prop
 from ..session import Session, session_for
 from ..settings import (
@@ -120,7 +120,7 @@ def _access_failure(error: ConsoleError) -> tuple[str, str]:
     """The config property a failed access check is about, and why."""
     if isinstance(error, AuthenticationError):
         return _TOKEN_NAME, f"{error} Fix the token: {API_TOKEN.how_to_set()}."
-    if isinstance(error, TransportError):
+    if isinstance(error, CommunicationError):
         return _name(CONSOLE_URL), f"{error} Check the URL: {CONSOLE_URL.how_to_set()}."
     return _name(ORGANIZATION_ID), str(error)
 
@@ -304,11 +304,6 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         news = decode(request.news)[0]
         ignored = set(request.ignoreChanges)
         changed = [p for p in lifecycle.changed_props(olds, news) if p.wire not in ignored]
-        with self._lock:
-            session = self._session
-        if session is not None:
-            # A replacement's create must never adopt the key it replaces.
-            session.claim(request.id)
         return _diff_answer(
             {p.wire: _property_diff(p, olds, news) for p in changed},
             [p.wire for p in changed if p.change is Change.REPLACE],
@@ -396,7 +391,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         self, request: provider_pb2.DeleteRequest, context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
         self._resource(request.urn)
-        lifecycle.delete(self._configured(), request.id)
+        lifecycle.delete(self._configured(), request.id, decode(request.properties)[0])
         return empty_pb2.Empty()
 
     # -- functions -------------------------------------------------------------------------
