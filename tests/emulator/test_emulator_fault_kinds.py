@@ -271,5 +271,9 @@ def test_inserted_keys_survive_a_restart(tmp_path: Path) -> None:
 
 def test_admin_bodies_must_be_json_objects(emu: EmulatorHandle) -> None:
     for path in ("keys", "organizations", "clock"):
-        response = httpx.post(f"{emu.url}/_emulator/{path}", content=b"[]")
+        response = httpx.post(
+            f"{emu.url}/_emulator/{path}",
+            content=b"[]",
+            headers={"Content-Type": "application/json"},
+        )
         assert response.status_code == 400, path
