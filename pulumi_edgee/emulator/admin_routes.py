@@ -49,6 +49,17 @@ def _is_json(request: HttpRequest) -> bool:
     return media_type.strip().lower() == "application/json"
 
 
+def admin_refusal(request: HttpRequest) -> HttpResponse | None:
+    """How the admin API refuses a request before routing it, if it does: a web page's
+    (403), or a write whose body is not declared JSON (415). For admin routes served
+    outside this group, such as the Gateway stand-in's."""
+    if _cross_origin(request):
+        return error_response(403, "The admin API refuses cross-origin requests.")
+    if request.method not in _READS and not _is_json(request):
+        return error_response(415, "Send admin requests with Content-Type: application/json.")
+    return None
+
+
 def _only(request: HttpRequest, field: str) -> object:
     """The one field a body may carry; any other field is an error, as for fault rules."""
     body = json_object(request.body)
