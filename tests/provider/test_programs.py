@@ -23,7 +23,8 @@ from .support import ORGANIZATION, TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
-KEYS_PROGRAM = Path(__file__).resolve().parent / "programs" / "keys"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+KEYS_PROGRAM = PROGRAMS / "keys"
 
 
 @pytest.fixture
@@ -227,6 +228,23 @@ def test_preview_outputs_are_unknown_and_keep_their_secretness(
     assert str(preview.outputs["backendKeyId"]) == "[unknown]"
     assert preview.outputs["backendKey"].secret, "the key stays secret while unknown"
     assert preview.outputs["assistantKey"].secret
+
+
+def test_outputs_have_their_declared_python_types(
+    stack_env: tuple[EmulatorHandle, LeakDetector],
+) -> None:
+    emulator, leaks = stack_env
+    stack = runner(PROGRAMS / "types", emulator)
+    up = ok(stack.up(), leaks, stack)
+    types = {name: output.value for name, output in up.outputs.items()}
+    assert types == {
+        "max_usage": "int",
+        "expires_in_days": "int",
+        "active": "bool",
+        "models": "list",
+        "name": "str",
+    }
+    ok(stack.destroy(), leaks, stack)
 
 
 def test_the_demo_proves_each_step() -> None:
