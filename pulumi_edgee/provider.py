@@ -14,6 +14,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -55,8 +56,14 @@ class ApiKeyProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from . import lifecycle
+        from .settings import SettingsError
 
-        self._session()  # unusable credentials fail the preview, before any key is touched
+        try:
+            self._session()
+        except SettingsError as error:
+            # Unusable settings fail the preview, before any key is touched, as one line
+            # (a check failure) rather than at the bottom of a traceback.
+            return CheckResult(news, [CheckFailure("", str(error))])
         return lifecycle.check(news)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
