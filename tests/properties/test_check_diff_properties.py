@@ -38,6 +38,9 @@ from pulumi_edgee.testing.secrets import LeakDetector
 from .support import EXAMPLES
 
 INPUT_NAMES = [p.wire for p in INPUT_PROPS]
+# What a Python program calls each input: check failures name properties so.
+PYTHON_NAMES = {p.wire: p.python for p in INPUT_PROPS}
+CAMEL_ONLY = {wire for wire, python in PYTHON_NAMES.items() if wire != python}
 ALL_NAMES = [p.wire for p in PROPS]
 TOKEN = "tok_properties_51c0e3a7"
 
@@ -154,11 +157,15 @@ def unknown_props(bag: dict[str, Any]) -> set[str]:
 def assert_clean_check(result: CheckResult, news: dict[str, Any]) -> None:
     assert isinstance(result, CheckResult)
     failures = result.failures or []
+    unknown = {PYTHON_NAMES[k] for k in unknown_props(news)}
     for failure in failures:
-        assert failure.property in INPUT_NAMES, f"unknown property {failure.property!r}"
+        assert failure.property in PYTHON_NAMES.values(), f"unknown {failure.property!r}"
         assert isinstance(failure.reason, str)
         assert failure.reason.strip()
-        assert failure.property not in unknown_props(news), "an unknown value is not judged"
+        assert not failure.reason.startswith(failure.property), "the property is named once"
+        assert not any(wire in failure.reason for wire in CAMEL_ONLY), "in Python names"
+        assert "tuple" not in failure.reason.lower(), "a list is called a list"
+        assert failure.property not in unknown, "an unknown value is not judged"
     reasons = [f.reason for f in failures]
     assert len(set(reasons)) == len(reasons), "no failure is reported twice"
     if not failures and not any(contains_unknowns(v) for v in news.values()):
@@ -259,7 +266,7 @@ def test_an_unknown_value_is_never_judged(
     news = {**inputs, name: unknown}
     result = lifecycle.check(news)
     assert_clean_check(result, news)
-    assert all(f.property != name for f in result.failures or [])
+    assert all(f.property != PYTHON_NAMES[name] for f in result.failures or [])
 
 
 @given(value=st.one_of(numbers, st.booleans(), st.text(max_size=5)))

@@ -196,7 +196,7 @@ def test_bad_input_fails_the_preview_with_the_property_named(
     assert result.error is not None
     leaks.record("check failure", result.error)
     leaks.record("provider output", result.logs)
-    assert "codingAssistant" in str(result.error)
+    assert "coding_assistant: required when type is `coding_agent`" in str(result.error)
     assert emulator.requests() == []
 
 
