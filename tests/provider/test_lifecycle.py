@@ -275,23 +275,26 @@ def test_create_ignores_identical_keys_that_existed_before_it(
     assert twin in live_keys(emulator_module)
 
 
-def test_create_refuses_to_guess_between_several_candidates(
+def test_create_adopts_its_own_key_when_an_identical_one_appears_meanwhile(
     engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
-    """Someone makes an identical key while the create is in flight: which is ours?"""
+    """Someone makes an identical key while the create is in flight: the create still
+    knows which key is its own (its marker), and leaves the other alone."""
     keys_path = r"/v1/organizations/[^/]+/api_keys"
+    before = set(live_keys(emulator_module))
     emulator_module.add_fault("latency", method="POST", path=keys_path, delay_ms=400)
     emulator_module.add_fault("apply_then_fail", method="POST", path=keys_path)
     meanwhile = threading.Timer(
         0.1, emulator_module.backend.create_key, (ORGANIZATION, {"name": "in flight"})
     )
     meanwhile.start()
-    checked = engine.check("in-flight", {"name": "in flight"})
-    with pytest.raises(ProviderCallError) as caught:
-        engine.server.create(urn("in-flight"), checked.inputs)
+    key_id, outputs, _ = engine.create("in-flight", name="in flight")
     meanwhile.join()
-    assert "several keys match" in caught.value.details
-    engine.leaks.record("several candidates error", caught.value.details)
+    made = {k: v for k, v in live_keys(emulator_module).items() if k not in before}
+    assert len(made) == 2
+    assert key_id in made
+    assert all(v["name"] == "in flight" for v in made.values())
+    assert outputs["key"] == made[key_id]["key"]
 
 
 def test_a_forced_replacement_never_adopts_the_key_it_replaces(
@@ -315,13 +318,20 @@ def test_a_wrong_organization_never_drops_or_orphans_keys(
     with configured_server(
         emulator_module.url, token=TOKEN, organization="org_typo", project="quickstart"
     ) as wrong:
+        # State without the organization (as after an import): the 404 speaks.
+        unplaced = {k: v for k, v in outputs.items() if k != "organizationId"}
         with pytest.raises(ProviderCallError) as refreshed:
-            wrong.read(key_id, urn("org"), outputs, inputs)
+            wrong.read(key_id, urn("org"), unplaced, inputs)
         with pytest.raises(ProviderCallError) as destroyed:
+            wrong.delete(key_id, urn("org"), unplaced)
+        # State that names the organization: refused before any request.
+        with pytest.raises(ProviderCallError) as guarded:
             wrong.delete(key_id, urn("org"), outputs)
         engine.leaks.record("wrong org server", wrong.stderr_text() + wrong.stdout_text())
     for error in (refreshed.value, destroyed.value):
         assert "Organization 'org_typo' was not found" in error.details
         assert "edgee:organizationId" in error.details
         engine.leaks.record("wrong org error", error.details)
+    assert "organization 'org_1'" in guarded.value.details
+    assert "organization 'org_typo'" in guarded.value.details
     assert key_id in live_keys(emulator_module)
