@@ -5,6 +5,7 @@ resources added, changed and removed between runs."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -265,13 +266,20 @@ def test_the_demo_proves_each_step() -> None:
     assert "ek_test_" not in out + done.stderr, "the demo prints no secret"
 
 
-def test_the_demo_fails_when_a_step_has_no_effect() -> None:
-    """One provider process for every command misses the Console change (its list view
-    answers the refresh): the demo must say so and exit non-zero, not print "Done"."""
-    done = run_demo("--reuse-process")
+def test_the_demo_fails_when_a_step_has_no_effect(tmp_path: Path) -> None:
+    """A variant of the quickstart whose backend ignores `backendMaxUsage`: the in-place
+    update step then changes nothing, and the demo must say so and exit non-zero."""
+    variant = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, variant)
+    source = (variant / "__main__.py").read_text()
+    fixed = source.replace('config.get_int("backendMaxUsage") or 1000', "1000")
+    assert fixed != source
+    (variant / "__main__.py").write_text(fixed)
+    done = run_demo("--program", str(variant))
     assert done.returncode == 1
-    assert "FAILED: expected the refresh found backend's `active` changed" in done.stderr
+    assert "FAILED: expected backend updated in place" in done.stderr
     assert "Done" not in done.stdout
+    assert "== pulumi refresh" not in done.stdout, "the demo stops at the failed step"
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
