@@ -50,21 +50,14 @@ def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in _INPUT_NAMES}
 
 
-def check(news: Mapping[str, Any], *, python_names: bool = True) -> CheckResult:
-    """Validate the desired inputs; unknown values (preview) are judged once known.
-
-    Failures name the property as the program does: Python names for the dynamic
-    provider, which serves only Python programs; wire names otherwise.
-    """
+def check(news: Mapping[str, Any]) -> CheckResult:
+    """Validate the desired inputs; unknown values (preview) are judged once known."""
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(_inputs_of(inputs), unknown)
     if spec is not None:
         inputs = spec.to_wire()
-    return CheckResult(
-        inputs,
-        [CheckFailure(f.python if python_names else f.property, f.reason) for f in failures],
-    )
+    return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
 
 
 def _comparable(prop: Prop, value: Any) -> Any:

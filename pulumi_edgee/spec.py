@@ -130,13 +130,11 @@ def _assistant_problem(key_type: Any, assistant: Any, unknown: frozenset[str]) -
 class Failure:
     """One bad property and how to fix it (becomes a Pulumi CheckFailure).
 
-    `property` is the wire name, `python` the name a Python program uses; `reason` names
-    no property of its own (the engine prints "<property>: <reason>") and speaks of lists,
-    as the user wrote them.
+    `property` is the wire name; `reason` names no property of its own (the engine
+    prints "<property>: <reason>") and speaks of lists, as the user wrote them.
     """
 
     property: str
-    python: str
     reason: str
 
 
@@ -159,7 +157,7 @@ def validate(
         )
         if problem and all(f.property != "codingAssistant" for f in failures):
             prop = PROPS_BY_WIRE["codingAssistant"]
-            failures.append(Failure(prop.wire, prop.python, f"{problem}. {prop.fix}"))
+            failures.append(Failure(prop.wire, f"{problem}. {prop.fix}"))
         return None, failures
     return (spec if not unknown else None), []
 
@@ -179,7 +177,7 @@ def _failures(error: ValidationError, unknown: frozenset[str]) -> list[Failure]:
             continue
         where = "".join(f"item {part}: " for part in loc[1:])
         reason = f"{where}{_plain_words(message)}. {prop.fix}".strip()
-        failures.append(Failure(prop.wire, prop.python, reason))
+        failures.append(Failure(prop.wire, reason))
     return failures
 
 
