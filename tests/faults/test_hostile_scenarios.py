@@ -38,6 +38,9 @@ KEYS = r"/v1/organizations/[^/]+/api_keys"
 TOKEN = "tok_hostile_scenarios_42"
 ORGANIZATION = "org_1"
 PROVIDER = provider_payload()
+# Each scenario waits out deadlines and marker expiry: part of the slow suites.
+pytestmark = pytest.mark.slow
+
 SHORT_BUDGETS = {
     "EDGEE_REQUEST_DEADLINE_SECONDS": "1",
     "EDGEE_STEP_DEADLINE_SECONDS": "4",
