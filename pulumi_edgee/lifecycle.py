@@ -55,9 +55,17 @@ def check(news: Mapping[str, Any]) -> CheckResult:
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(_inputs_of(inputs), unknown)
+    checked = [CheckFailure(f.property, f.reason) for f in failures]
     if spec is not None:
         inputs = spec.to_wire()
-    return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
+        if markers.parse(spec.name) is not None:
+            reason = (
+                f"names of the form {markers.PREFIX}<token>:<time> are reserved for keys "
+                "being created (such a key is removed once that time is past): choose "
+                "another name"
+            )
+            checked.append(CheckFailure("name", reason))
+    return CheckResult(inputs, checked)
 
 
 def _comparable(prop: Prop, value: Any) -> Any:
