@@ -187,6 +187,7 @@ def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Ma
 
 
 def _remaining(session: Session) -> float:
+    """Seconds left in this step: a marker expires when its creator's step must end."""
     step = current_step()
     return session.deadlines.step if step is None else max(step.remaining(), 0.0)
 
@@ -209,7 +210,8 @@ def _find_marked(
         return None
     adopted, *extra = found
     for key in extra:
-        _remove(session, key.id)
+        with contextlib.suppress(ConsoleError):  # else a leftover, removed by a later walk
+            _remove(session, key.id)
     try:
         revealed = session.client.reveal_api_key(adopted.id)
     except ConsoleError as error:
