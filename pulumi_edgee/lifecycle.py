@@ -55,9 +55,17 @@ def check(news: Mapping[str, Any]) -> CheckResult:
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(_inputs_of(inputs), unknown)
+    checked = [CheckFailure(f.property, f.reason) for f in failures]
     if spec is not None:
         inputs = spec.to_wire()
-    return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
+        if markers.parse(spec.name) is not None:
+            reason = (
+                f"names of the form {markers.PREFIX}<token>:<time> are reserved for keys "
+                "being created (such a key is removed once that time is past): choose "
+                "another name"
+            )
+            checked.append(CheckFailure("name", reason))
+    return CheckResult(inputs, checked)
 
 
 def _comparable(prop: Prop, value: Any) -> Any:
@@ -182,6 +190,7 @@ def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Ma
 
 
 def _remaining(session: Session) -> float:
+    """Seconds left in this step: a marker expires when its creator's step must end."""
     step = current_step()
     return session.deadlines.step if step is None else max(step.remaining(), 0.0)
 
@@ -204,7 +213,8 @@ def _find_marked(
         return None
     adopted, *extra = found
     for key in extra:
-        _remove(session, key.id)
+        with contextlib.suppress(ConsoleError):  # else a leftover, removed by a later walk
+            _remove(session, key.id)
     try:
         revealed = session.client.reveal_api_key(adopted.id)
     except ConsoleError as error:

@@ -334,3 +334,13 @@ def test_another_key_with_odd_fields_blocks_no_one(
     second = a.create("second", name="backend")
     assert second.id in live(emulator)
     assert len(live(emulator)) == 4
+
+
+def test_a_name_that_looks_like_a_create_marker_is_refused_at_preview(
+    stacks: tuple[StackProcess, StackProcess],
+) -> None:
+    a, _ = stacks
+    name = f"{markers.PREFIX}{'0' * 32}:1700000000"
+    checked = a.server.check(urn("reserved"), {}, {"name": name, "__provider": PROVIDER})
+    assert [p for p, _ in checked.failures] == ["name"]
+    assert "reserved" in checked.failures[0][1]
