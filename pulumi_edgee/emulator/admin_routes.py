@@ -50,9 +50,7 @@ def _is_json(request: HttpRequest) -> bool:
 
 
 def admin_refusal(request: HttpRequest) -> HttpResponse | None:
-    """How the admin API refuses a request before routing it, if it does: a web page's
-    (403), or a write whose body is not declared JSON (415). For admin routes served
-    outside this group, such as the Gateway stand-in's."""
+    """The answer to a web page's admin request (403) or a non-JSON admin write (415)."""
     if _cross_origin(request):
         return error_response(403, "The admin API refuses cross-origin requests.")
     if request.method not in _READS and not _is_json(request):

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .admin_routes import admin_refusal
 from .backend import EmulatorBackend
 from .errors import FieldError, KeyNotFound, ValidationFailed
 from .keys import StoredKey
@@ -785,8 +784,8 @@ class Gateway:
 
 class SpendRoutes:
     """`/_emulator/keys/{id}/spend`: GET a key's spend this month, POST
-    `{"spent_usd": N}` to set it. Admin routes: no token, no faults, not logged, and the
-    admin API's refusals of web pages and of writes that are not JSON."""
+    `{"spent_usd": N}` to set it. Admin routes: no token, no faults, not logged; the app
+    applies the admin API's refusals (web pages, writes not JSON) to them too."""
 
     faulted = False
 
@@ -812,9 +811,6 @@ class SpendRoutes:
         key_id = match.group(1)
         if request.method not in ("GET", "HEAD", "POST"):
             return method_not_allowed(request, ("GET", "POST"))
-        refusal = admin_refusal(request)
-        if refusal is not None:
-            return refusal
         try:
             if request.method == "POST":
                 spend = self.gateway.set_spend(key_id, json_object(request.body))
