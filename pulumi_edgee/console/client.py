@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +10,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from .._version import __version__
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -30,11 +30,6 @@ from .errors import (
 )
 from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate
 from .retry import RetryPolicy, parse_retry_after
-
-try:
-    _VERSION = version("pulumi-edgee")
-except PackageNotFoundError:
-    _VERSION = "0.0.0"
 
 _DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Failures raised before any byte of the request could reach the server.
@@ -171,7 +166,7 @@ class ConsoleClient:
             base_url=base_url,
             headers={
                 "Authorization": f"Bearer {token}",
-                "User-Agent": f"pulumi-edgee/{_VERSION}",
+                "User-Agent": f"pulumi-edgee/{__version__}",
                 "Accept": "application/json",
             },
             timeout=timeout or _DEFAULT_TIMEOUT,
