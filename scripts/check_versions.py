@@ -113,8 +113,11 @@ def pip(python: Path, *args: str) -> None:
 def sdk_grpcio_floor(python: Path) -> str:
     """The lowest grpcio the installed Pulumi SDK accepts."""
     script = (
-        "import importlib.metadata as m; "
-        "print([r for r in m.requires('pulumi') if r.startswith('grpcio')][0])"
+        "import importlib.metadata as m\n"
+        "from pip._vendor.packaging.requirements import Requirement\n"
+        "for r in map(Requirement, m.requires('pulumi')):\n"
+        "    if r.name == 'grpcio' and (r.marker is None or r.marker.evaluate()):\n"
+        "        print(r.specifier)\n"
     )
     out = subprocess.run(  # noqa: S603
         [str(python), "-c", script], check=True, capture_output=True, text=True
