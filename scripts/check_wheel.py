@@ -4,9 +4,10 @@ What users get is the wheel, not this checkout: a file the package needs at run 
 the build leaves out passes every test run from the source tree. So this builds both
 artefacts (`python -m build`), checks that every file of the source package is in the
 wheel (and the runtime files below by name), installs the wheel into a fresh virtual
-environment, and runs `scripts/demo.py` (the quickstart against the emulator) with that
-environment's Python from a directory holding only the demo and the example program, so
-nothing of the checkout can be imported.
+environment, checks that each command it declares is installed and imports, and runs
+`scripts/demo.py` (the quickstart against the emulator) with that environment's Python
+from a directory holding only the demo and the example program, so nothing of the
+checkout can be imported.
 
     python scripts/check_wheel.py                # build, check, install, run the quickstart
     python scripts/check_wheel.py --keep DIR     # leave the artefacts and the venv in DIR
@@ -27,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pulumi_edgee"
+DISTRIBUTION = "pulumi-edgee"
 
 # Files the package reads or publishes at run time, each with why it must ship. Every
 # other file under pulumi_edgee/ is checked by the rule "the source package, whole".
@@ -81,6 +83,19 @@ def install(wheel: Path, where: Path) -> Path:
     return python
 
 
+def check_entry_points(python: Path) -> None:
+    """Each command the wheel declares is installed and its function imports."""
+    script = (
+        "import importlib.metadata as m, pathlib, sys\n"
+        f"eps = m.distribution('{DISTRIBUTION}').entry_points\n"
+        "for ep in eps.select(group='console_scripts'):\n"
+        "    ep.load()\n"
+        "    assert (pathlib.Path(sys.executable).parent / ep.name).exists(), ep.name\n"
+        "    print(ep.name, '->', ep.value)\n"
+    )
+    run([str(python), "-c", script], env=clean_env(), cwd=python.parent)
+
+
 def run_quickstart(python: Path, work: Path) -> None:
     for item in QUICKSTART:
         source, target = ROOT / item, work / item
@@ -122,6 +137,7 @@ def main() -> int:
             return 1
         print(f"the wheel holds all {len(expected)} files of the source package", flush=True)
         python = install(wheel, base / "venv")
+        check_entry_points(python)
         run_quickstart(python, base / "quickstart")
     print(f"wheel checked and quickstart run from it in {time.monotonic() - started:.0f} s")
     return 0
