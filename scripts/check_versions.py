@@ -110,6 +110,13 @@ def pip(python: Path, *args: str) -> None:
     run([str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", *args])
 
 
+def output_of(python: Path, script: str) -> str:
+    """What a short script prints when run by the venv's Python."""
+    return subprocess.run(  # noqa: S603
+        [str(python), "-c", script], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def sdk_grpcio_floor(python: Path) -> str:
     """The lowest grpcio the installed Pulumi SDK accepts."""
     script = (
@@ -119,22 +126,17 @@ def sdk_grpcio_floor(python: Path) -> str:
         "    if r.name == 'grpcio' and (r.marker is None or r.marker.evaluate()):\n"
         "        print(r.specifier)\n"
     )
-    out = subprocess.run(  # noqa: S603
-        [str(python), "-c", script], check=True, capture_output=True, text=True
-    ).stdout
-    return floor_of(out.strip())
+    return floor_of(output_of(python, script))
 
 
 def versions(python: Path) -> dict[str, str]:
+    """The interpreter's and the dependencies' versions in a venv."""
     script = (
         "import importlib.metadata as m, json, sys; print(json.dumps({'python': "
         "sys.version.split()[0], **{n: m.version(n) for n in "
         "('pulumi', 'grpcio', 'protobuf', 'httpx', 'pydantic', 'dill')}}))"
     )
-    out = subprocess.run(  # noqa: S603
-        [str(python), "-c", script], check=True, capture_output=True, text=True
-    ).stdout
-    result: dict[str, str] = json.loads(out)
+    result: dict[str, str] = json.loads(output_of(python, script))
     return result
 
 

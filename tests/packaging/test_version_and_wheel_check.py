@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
+import pytest
 
 try:
     import tomllib
@@ -99,3 +100,17 @@ def test_missing_files_names_what_the_wheel_lacks(tmp_path: Path) -> None:
                 archive.writestr(name, "")
     assert check_wheel.missing_files(complete, expected) == []
     assert check_wheel.missing_files(partial, expected) == ["pulumi_edgee/py.typed"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the script reads pyproject with tomllib")
+def test_lowest_set_pins_every_dependency_at_its_floor() -> None:
+    check_versions = load_script("check_versions")
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = check_versions.lowest_pins(check_versions.project_dependencies())
+    assert len(pins) == len(deps) == len(check_versions.RUNTIME)
+    for dep, pin in zip(deps, pins, strict=True):
+        name, _, version = pin.partition("==")
+        assert dep.startswith(name)
+        assert f">={version}," in dep.replace(" ", "")
+    assert check_versions.floor_of("~=1.66.2") == "1.66.2"
+    assert check_versions.floor_of("<2,>=1.68.1") == "1.68.1"
