@@ -11,6 +11,7 @@ is what 0.1.0 wrote (`make_state_fixture.py`): the stack as `pulumi stack export
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import pickletools
 import shutil
@@ -23,9 +24,18 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from pulumi_edgee import properties
 from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.testing import EmulatorHandle, LeakDetector, run_emulator
-from pulumi_edgee.testing.program import ProgramRunner
-from pulumi_edgee.testing.provider_server import ProviderServer
+from pulumi_edgee.testing import (
+    EmulatorHandle,
+    LeakDetector,
+    LifeCycle,
+    ProgramRunner,
+    Props,
+    ProviderServer,
+    ResourceState,
+    configured_server,
+    provider_payload,
+    run_emulator,
+)
 
 HERE = Path(__file__).resolve().parent
 PROGRAM = HERE / "programs" / "release_state"
@@ -148,29 +158,38 @@ def release_emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
 
 @pytest.fixture
 def server(release_emulator: EmulatorHandle) -> Iterator[ProviderServer]:
-    with ProviderServer(project="release-state", cwd=PROGRAM) as srv:
-        srv.get_plugin_info()
-        srv.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": release_emulator.url,
-            },
-            secret_keys=["edgee:apiToken"],
-        )
-        yield srv
+    server = configured_server(
+        release_emulator.url, token=TOKEN, organization=ORGANIZATION, project="release-state"
+    )
+    with server:
+        yield server
 
 
-def test_program_registers_the_same_urns(
-    release_emulator: EmulatorHandle, server: ProviderServer
-) -> None:
+def release_state(res: dict[str, Any]) -> ResourceState:
+    """One exported resource as the engine holds it in memory."""
+    inputs, secret_inputs = plain(res["inputs"])
+    outputs, secret_outputs = plain(res["outputs"])
+    return ResourceState(
+        urn=res["urn"],
+        type=res["type"],
+        custom=True,
+        id=res["id"],
+        inputs=inputs,
+        outputs=outputs,
+        secret_inputs=secret_inputs,
+        secret_outputs=secret_outputs,
+        parent=res.get("parent", ""),
+        additional_secret_outputs=tuple(res.get("additionalSecretOutputs", ())),
+    )
+
+
+def test_program_registers_the_same_urns(release_emulator: EmulatorHandle) -> None:
     """The unchanged program, previewed with today's package, names the same resources
     (type token and name in the URN; project and stack come from the stack): the engine
     matches them to the old state."""
     stack = ProgramRunner(
         PROGRAM,
-        server,
-        {"edgee:apiToken": TOKEN, "edgee:consoleUrl": release_emulator.url},
+        config={"edgee:apiToken": TOKEN, "edgee:consoleUrl": release_emulator.url},
         secret_config_keys=["edgee:apiToken"],
     )
     result = stack.preview()
@@ -182,60 +201,57 @@ def test_program_registers_the_same_urns(
 def test_release_state_refreshes_updates_and_destroys(
     release_emulator: EmulatorHandle, server: ProviderServer
 ) -> None:
+    """refresh, an `up` of the unchanged program, an `up` with a new name, then destroy,
+    each with the engine's call sequence, starting from the release's state."""
     leaks = LeakDetector()
     leaks.add_secrets(TOKEN)
-    keys = api_keys(RELEASES[-1])
+    engine = LifeCycle(
+        server, on_outputs=lambda label, out: leaks.record(label, {**out.values, "key": None})
+    )
+    olds = [release_state(r) for r in api_keys(RELEASES[-1])]
     live = {k["id"]: k for k in release_emulator.keys()}
-    assert set(live) == {r["id"] for r in keys}
-    today = serialize_provider(ApiKeyProvider())
-    after: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    assert set(live) == {old.id for old in olds}
+    today = provider_payload()
+    after: list[ResourceState] = []
 
-    for res in keys:
-        urn, id_ = res["urn"], res["id"]
-        inputs, _ = plain(res["inputs"])
-        outputs, _ = plain(res["outputs"])
-        leaks.add_secrets(outputs["key"])
-
-        # pulumi refresh: Read with the old state (the old pickled provider), then Diff.
-        read = server.read(id_, urn, outputs, inputs)
-        assert read.id == id_
-        assert read.secret_keys == SECRET_OUTPUTS
-        assert read.outputs["key"] == outputs["key"], "the secret must survive a refresh"
-        assert set(read.outputs) <= OUTPUT_NAMES
-        for name in set(outputs) - {"__provider"}:
-            assert read.outputs.get(name) == outputs[name], name
-        refreshed_inputs = read.inputs if read.inputs is not None else inputs
-        leaks.record(f"read {id_}", {k: v for k, v in read.outputs.items() if k != "key"})
-
-        # pulumi up with the same program (today's provider): no change.
-        news = {**refreshed_inputs, "__provider": today}
-        checked = server.check(urn, refreshed_inputs, news)
-        assert checked.failures == []
-        diff = server.diff(id_, urn, read.outputs, checked.inputs, refreshed_inputs)
-        assert diff.changes == "none"
-
-        # pulumi up with a changed name: an in-place update of the same key.
-        renamed = {**news, "name": f"{inputs['name']} (renamed)"}
-        checked = server.check(urn, refreshed_inputs, renamed)
-        assert checked.failures == []
-        diff = server.diff(id_, urn, read.outputs, checked.inputs, refreshed_inputs)
-        assert (diff.changes, diff.replaces) == ("some", [])
-        updated = server.update(id_, urn, read.outputs, checked.inputs, refreshed_inputs)
-        assert updated.outputs["name"] == renamed["name"]
-        assert updated.outputs["key"] == outputs["key"]
-        assert updated.secret_keys == SECRET_OUTPUTS
-        after[id_] = (checked.inputs, updated.outputs)
+    for old in olds:
+        leaks.add_secrets(old.outputs["key"])
+        # pulumi refresh: Read (with the release's pickled provider), then Diff.
+        new = engine.refresh(old)
+        assert new is not None
+        assert new.id == old.id
+        assert new.secret_outputs == SECRET_OUTPUTS
+        assert set(new.outputs) <= OUTPUT_NAMES
+        assert {k: new.outputs.get(k) for k in old.outputs} == old.outputs
+        # pulumi up of the unchanged program (today's provider): nothing to do.
+        declared = {k: v for k, v in new.inputs.items() if k != "__provider"}
+        same = engine.register(old.urn, Props({**declared, "__provider": today}), new)
+        assert same.op == "same"
+        # pulumi up with a new name: the same key, updated in place, keeping its secret.
+        renamed = {**declared, "name": f"{declared['name']} (renamed)", "__provider": today}
+        done = engine.register(old.urn, Props(renamed), new)
+        assert (done.op, done.id) == ("update", old.id)
+        assert done.outputs.values["name"] == renamed["name"]
+        assert done.outputs.values["key"] == old.outputs["key"]
+        assert done.outputs.secrets == SECRET_OUTPUTS
+        after.append(
+            dataclasses.replace(
+                new,
+                inputs=done.inputs.values,
+                outputs=done.outputs.values,
+                secret_outputs=done.outputs.secrets,
+            )
+        )
 
     by_id = {k["id"]: k for k in release_emulator.keys()}
     assert set(by_id) == set(live), "an update must not replace or add keys"
-    for id_, (_, outputs) in after.items():
-        assert by_id[id_]["name"] == outputs["name"]
-        assert by_id[id_]["key"] == live[id_]["key"] == outputs["key"]
+    for res in after:
+        assert by_id[res.id]["name"] == res.outputs["name"]
+        assert by_id[res.id]["key"] == live[res.id]["key"] == res.outputs["key"]
 
     # pulumi destroy, last first.
-    for res in reversed(keys):
-        inputs, outputs = after[res["id"]]
-        server.delete(res["id"], res["urn"], outputs, inputs)
+    for res in reversed(after):
+        engine.delete(res)
     assert release_emulator.keys() == []
 
     leaks.record("server stdout", server.stdout_text())
@@ -246,9 +262,8 @@ def test_release_state_refreshes_updates_and_destroys(
 def test_release_state_destroys_with_the_old_provider(
     release_emulator: EmulatorHandle, server: ProviderServer
 ) -> None:
-    """`pulumi destroy` right after upgrading: Delete gets only the old state."""
+    """`pulumi destroy` right after upgrading: Delete gets only the release's state."""
+    engine = LifeCycle(server)
     for res in reversed(api_keys(RELEASES[-1])):
-        inputs, _ = plain(res["inputs"])
-        outputs, _ = plain(res["outputs"])
-        server.delete(res["id"], res["urn"], outputs, inputs)
+        engine.delete(release_state(res))
     assert release_emulator.keys() == []
