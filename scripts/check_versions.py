@@ -43,8 +43,10 @@ REDUCED_SUITE = (
     "tests/harness/test_harness_program.py",
     "tests/packaging/test_state_contract.py",
 )
-# The test extra without the linters: what the suite itself imports.
+# What the reduced suite imports; the full suite gets the whole test extra but the
+# linters and the build front end.
 TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "jsonschema", "regex")
+NOT_FOR_TESTS = ("mypy", "ruff", "build")
 RUNTIME = ("pulumi", "httpx", "pydantic")
 FLOOR = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)\s*(?P<spec>.*)$")
 
@@ -140,18 +142,27 @@ def versions(python: Path) -> dict[str, str]:
     return result
 
 
-def prepare(name: str, interpreter: str, venv_root: Path) -> Path:
-    """A venv for one set, built once per set of pins and interpreter."""
+def test_tools(suite: str) -> list[str]:
+    """What the suite needs installed beside the dependencies."""
+    if suite == "reduced":
+        return list(TEST_TOOLS)
+    extras = project()["optional-dependencies"]
+    assert isinstance(extras, dict)
+    return [str(t) for t in extras["test"] if not str(t).startswith(NOT_FOR_TESTS)]
+
+
+def prepare(name: str, interpreter: str, venv_root: Path, tools: list[str]) -> Path:
+    """A venv for one set, built once per set of pins, tools and interpreter."""
     deps = project_dependencies()
     wanted = lowest_pins(deps) if name == "lowest" else [*deps, "--upgrade"]
-    stamp_text = json.dumps([interpreter, wanted, TEST_TOOLS])
+    stamp_text = json.dumps([interpreter, wanted, tools])
     where = venv_root / name
     python = where / "bin" / "python"
     stamp = where / "pins.json"
     if name == "lowest" and stamp.exists() and stamp.read_text() == stamp_text:
         return python
     run([interpreter, "-m", "venv", "--clear", str(where)])
-    pip(python, *wanted, *TEST_TOOLS)
+    pip(python, *wanted, *tools)
     if name == "lowest":
         pip(python, f"grpcio=={sdk_grpcio_floor(python)}")
     stamp.write_text(stamp_text)
@@ -172,7 +183,7 @@ def main() -> int:
     for name in names:
         started = time.monotonic()
         interpreter = args.python or (oldest_python() if name == "lowest" else sys.executable)
-        python = prepare(name, interpreter, args.venvs)
+        python = prepare(name, interpreter, args.venvs, test_tools(args.suite))
         installed = versions(python)
         print(f"== {name}: {', '.join(f'{k} {v}' for k, v in installed.items())}", flush=True)
         tests = list(REDUCED_SUITE) if args.suite == "reduced" else []

@@ -35,6 +35,9 @@ DISTRIBUTION = "pulumi-edgee"
 RUNTIME_FILES: tuple[tuple[str, str], ...] = (
     ("pulumi_edgee/py.typed", "type checkers use the package's own hints (PEP 561)"),
     ("pulumi_edgee/_version.py", "the version the User-Agent and the plugin report"),
+    ("pulumi_edgee/plugin/PulumiPlugin.yaml", "makes the plugin directory a Pulumi plugin"),
+    ("pulumi_edgee/plugin/schema.json", "the schema the plugin serves (GetSchema)"),
+    ("pulumi_edgee/plugin/requirements.txt", "the plugin directory's virtualenv"),
 )
 # Copied beside each other into an empty directory: the demo finds the example at
 # `../examples/quickstart` from its own folder.

@@ -89,6 +89,13 @@ class AdminRoutes:
         except ValidationFailed as exc:
             return error_response(422, f"Invalid {_SUBJECTS.get(parts[0], 'request')}.", exc.errors)
 
+    @staticmethod
+    def fault_response(
+        status: int, message: str, headers: tuple[tuple[str, str], ...]
+    ) -> HttpResponse:
+        """An injected fault's answer: the Console's error body."""
+        return error_response(status, message, headers=headers)
+
     def _reset(self) -> HttpResponse:
         self.backend.reset()
         return HttpResponse.from_json(200, _OK)

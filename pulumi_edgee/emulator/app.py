@@ -6,8 +6,8 @@ serves a real socket (server.py) and an in-process httpx transport (transport.py
 
 Dispatch: the first route group in `route_groups` that claims a path serves it. The
 admin group comes first and the Console API group last (it claims every path, so
-unknown paths get the Console's 401/404); `mount` adds another group (for example an
-AI Gateway stand-in) between them. Fault rules and the request log apply to the
+unknown paths get the Console's 401/404); `mount` adds another group between them, as
+the AI Gateway stand-in (gateway.py) is. Fault rules and the request log apply to the
 requests of every group whose `faulted` is true. The app keeps no state: keys, fault
 rules and the request log live in the backend.
 """
@@ -25,6 +25,7 @@ from .admin_routes import ADMIN_PREFIX, AdminRoutes
 from .backend import EmulatorBackend
 from .console_routes import ConsoleRoutes
 from .faults import FaultRule, fault_json
+from .gateway import Gateway
 from .keys import key_json
 from .requestlog import RequestRecord, request_json
 from .wire import (
@@ -65,6 +66,11 @@ class RouteGroup(Protocol):
     def serve(self, request: HttpRequest) -> HttpResponse:
         """Answer a request this group claims, without fault rules."""
 
+    def fault_response(
+        self, status: int, message: str, headers: tuple[tuple[str, str], ...]
+    ) -> HttpResponse:
+        """An injected fault's error answer, in this group's error body shape."""
+
 
 class ConsoleApp:
     """The Console API of `organization_id` (the default) and any extra organizations,
@@ -97,6 +103,10 @@ class ConsoleApp:
         self.organization_id = organization_id
         self.route_groups: list[RouteGroup] = [AdminRoutes(backend), self.console]
         self._sleep = sleep
+        self.gateway = Gateway(backend)
+        self.mount(self.gateway)
+        # Its one admin route (a key's spend) is claimed ahead of the admin API.
+        self.route_groups.insert(0, self.gateway.admin_routes)
 
     def mount(self, group: RouteGroup) -> None:
         """Serve another route group, tried after the admin API, before the Console API."""
@@ -141,15 +151,15 @@ class ConsoleApp:
         if rule is None:
             return group.serve(request)
         if rule.kind == "rate_limit":
-            return error_response(
+            return group.fault_response(
                 429,
                 "Too many requests; retry later.",
-                headers=(("Retry-After", str(rule.retry_after)),),
+                (("Retry-After", str(rule.retry_after)),),
             )
         if rule.kind == "server_error":
             assert rule.status is not None
             headers = () if rule.retry_after is None else (("Retry-After", str(rule.retry_after)),)
-            return error_response(rule.status, "Injected server error.", headers=headers)
+            return group.fault_response(rule.status, "Injected server error.", headers)
         if rule.kind == "drop_connection":
             raise DropConnection
         if rule.kind == "endless_pages":
@@ -175,4 +185,6 @@ class ConsoleApp:
         if rule.drop:
             raise DropConnection
         assert rule.status is not None
-        return error_response(rule.status, "Injected failure after the request was applied.")
+        return group.fault_response(
+            rule.status, "Injected failure after the request was applied.", ()
+        )

@@ -95,6 +95,13 @@ class ConsoleRoutes:
             logger.exception("emulator failed on %s %s", request.method, request.path)
             return error_response(500, "The emulator failed unexpectedly.")
 
+    @staticmethod
+    def fault_response(
+        status: int, message: str, headers: tuple[tuple[str, str], ...]
+    ) -> HttpResponse:
+        """An injected fault's answer: the Console's error body."""
+        return error_response(status, message, headers=headers)
+
     def _role(self, request: HttpRequest) -> Role | None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":

@@ -64,6 +64,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the app (which answers 405 where a route lacks it), not
+        # http.server's HTML 501 for methods without a do_ handler, such as TRACE.
+        if name.startswith("do_"):
+            return self.do_GET
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default one-line-per-request stderr log."""
 

@@ -128,6 +128,16 @@ class EmulatorClient:
         key: dict[str, Any] = self._call("POST", f"keys/{key_id}/use")
         return key
 
+    def gateway_spend(self, key_id: str) -> dict[str, Any]:
+        """The key's Gateway spend this month (`spent_usd`, `month`, `max_usage`)."""
+        spend: dict[str, Any] = self._call("GET", f"keys/{key_id}/spend")
+        return spend
+
+    def set_gateway_spend(self, key_id: str, usd: float) -> dict[str, Any]:
+        """Set the key's Gateway spend this month, e.g. to its `max_usage` to exhaust it."""
+        spend: dict[str, Any] = self._call("POST", f"keys/{key_id}/spend", {"spent_usd": usd})
+        return spend
+
 
 @dataclass
 class EmulatorHandle(EmulatorClient):
