@@ -32,6 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VENVS = ROOT / ".venvs"
+# Wheels of the lowest set, kept across checkouts on this machine (CI clones afresh).
+WHEEL_CACHE = Path(
+    os.environ.get("PULUMI_EDGEE_WHEEL_CACHE", "~/.cache/pulumi-edgee/wheels")
+).expanduser()
 
 # The tests that cross every dependency: the HTTP client and its models (httpx,
 # pydantic), the real dynamic provider server (pulumi, grpcio, protobuf, dill), unchanged
@@ -144,10 +148,10 @@ def versions(python: Path) -> dict[str, str]:
 
 def test_tools(suite: str) -> list[str]:
     """What the suite needs installed beside the dependencies."""
-    if suite == "reduced":
-        return list(TEST_TOOLS)
     extras = project()["optional-dependencies"]
     assert isinstance(extras, dict)
+    if suite == "reduced":  # the quickstart demo among its tests needs the demo extra
+        return [*TEST_TOOLS, *(str(t) for t in extras["demo"])]
     return [str(t) for t in extras["test"] if not str(t).startswith(NOT_FOR_TESTS)]
 
 
@@ -162,11 +166,29 @@ def prepare(name: str, interpreter: str, venv_root: Path, tools: list[str]) -> P
     if name == "lowest" and stamp.exists() and stamp.read_text() == stamp_text:
         return python
     run([interpreter, "-m", "venv", "--clear", str(where)])
-    pip(python, *wanted, *tools)
     if name == "lowest":
-        pip(python, f"grpcio=={sdk_grpcio_floor(python)}")
+        install_cached(python, [*wanted, *tools])
+        install_cached(python, [f"grpcio=={sdk_grpcio_floor(python)}"])
+    else:
+        pip(python, *wanted, *tools)
     stamp.write_text(stamp_text)
     return python
+
+
+def install_cached(python: Path, requirements: list[str]) -> None:
+    """Install from the wheel cache alone when it has everything, else fill it from the
+    registry first. Only the lowest set uses it: its versions are exact, so a cached
+    wheel is the one the registry would serve, and an empty cache (a new machine) only
+    costs the download."""
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    offline = ["--no-index", "--find-links", str(WHEEL_CACHE), *requirements]
+    quiet = [str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check"]
+    if subprocess.run([*quiet, *offline], capture_output=True, check=False).returncode == 0:  # noqa: S603
+        print(f"+ installed {' '.join(requirements)} from {WHEEL_CACHE}", flush=True)
+        return
+    download = [str(python), "-m", "pip", "download", "-qq", "--disable-pip-version-check"]
+    run([*download, "-d", str(WHEEL_CACHE), *requirements])
+    pip(python, *offline)
 
 
 def main() -> int:

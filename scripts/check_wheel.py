@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pulumi_edgee"
 DISTRIBUTION = "pulumi-edgee"
+# The README's set-up installs this extra for the quickstart (the official edgee client).
+EXTRA = "demo"
 
 # Files the package reads or publishes at run time, each with why it must ship. Every
 # other file under pulumi_edgee/ is checked by the rule "the source package, whole".
@@ -82,7 +84,7 @@ def install(wheel: Path, where: Path) -> Path:
     run([sys.executable, "-m", "venv", str(where)])
     python = where / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check"]
-    run([*pip, str(wheel)], env=clean_env())
+    run([*pip, f"{wheel}[{EXTRA}]"], env=clean_env())
     return python
 
 
