@@ -146,13 +146,23 @@ def versions(python: Path) -> dict[str, str]:
     return result
 
 
-def test_tools(suite: str) -> list[str]:
-    """What the suite needs installed beside the dependencies."""
+def extra(name: str) -> list[str]:
+    """An extra's requirements, with the package's own extras it names (the package
+    itself is not installed: the tests import it from the checkout) expanded."""
     extras = project()["optional-dependencies"]
     assert isinstance(extras, dict)
+    found: list[str] = []
+    for requirement in map(str, extras[name]):
+        own = re.fullmatch(rf"{project()['name']}\[([a-z0-9_-]+)\]", requirement)
+        found += extra(own.group(1)) if own else [requirement]
+    return found
+
+
+def test_tools(suite: str) -> list[str]:
+    """What the suite needs installed beside the dependencies."""
     if suite == "reduced":  # the quickstart demo among its tests needs the demo extra
-        return [*TEST_TOOLS, *(str(t) for t in extras["demo"])]
-    return [str(t) for t in extras["test"] if not str(t).startswith(NOT_FOR_TESTS)]
+        return [*TEST_TOOLS, *extra("demo")]
+    return [t for t in extra("test") if not t.startswith(NOT_FOR_TESTS)]
 
 
 def prepare(name: str, interpreter: str, venv_root: Path, tools: list[str]) -> Path:
