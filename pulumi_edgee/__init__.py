@@ -10,11 +10,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
+
 if TYPE_CHECKING:
     from .api_key import ApiKey, ApiKeyArgs
     from .provider import ApiKeyProvider
 
-__all__ = ["ApiKey", "ApiKeyArgs", "ApiKeyProvider"]
+__all__ = ["ApiKey", "ApiKeyArgs", "ApiKeyProvider", "__version__"]
 
 _HOMES = {"ApiKey": ".api_key", "ApiKeyArgs": ".api_key", "ApiKeyProvider": ".provider"}
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,11 @@ PYPROJECT_PATH = ROOT / "pyproject.toml"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import pulumi_edgee  # noqa: E402
 from pulumi_edgee import properties, settings  # noqa: E402
 
 PACKAGE = "edgee"
-DISTRIBUTION = "pulumi-edgee"
 PYTHON_PACKAGE = "pulumi_edgee"
-FALLBACK_VERSION = "0.1.0"
 FALLBACK_DESCRIPTION = "Manage Edgee AI Gateway API keys as code with Pulumi"
 FALLBACK_HOMEPAGE = "https://www.edgee.ai"
 LICENSE = "Apache-2.0"
@@ -89,14 +87,8 @@ def _project() -> dict[str, Any]:
 
 
 def package_version() -> str:
-    """pyproject.toml's version, else the installed distribution's, else the fallback."""
-    version = _project().get("version")
-    if isinstance(version, str) and version:
-        return version
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return FALLBACK_VERSION
+    """`pulumi_edgee.__version__`, the one place the version is written."""
+    return pulumi_edgee.__version__
 
 
 def _setting_name(source: settings.Source) -> str:
