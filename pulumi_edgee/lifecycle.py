@@ -297,16 +297,17 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     """Refresh from the live key; a key deleted out of band leaves the stack.
 
     Reads share one list walk (see `directory`); a key the walk did not list is
-    confirmed gone by a direct read before it is dropped.
+    confirmed gone by a second walk, shared by every read that needs one, before it is
+    dropped. A key without old outputs (an import) needs a walk begun after the read.
     """
-    client = session.client
+    asked_at = None if "createdAt" in props else session.directory.now()
     try:
-        live = session.directory.get(key_id) or client.get_api_key(key_id)
-    except NotFoundError:
-        session.directory.discard(key_id)
-        return ReadResult(None, {})
+        live = session.directory.find(key_id, asked_at=asked_at)
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
+    if live is None:
+        session.directory.discard(key_id)
+        return ReadResult(None, {})
     session.claim(key_id)
     secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
     expires_in_days = props.get("expiresInDays")

@@ -109,3 +109,65 @@ def test_reuse_window_from_the_environment(setting: str, expected: float) -> Non
     from pulumi_edgee.directory import max_age_from
 
     assert max_age_from({"EDGEE_READ_REUSE_SECONDS": setting}) == expected
+
+
+class SlowClock:
+    """A clock the scripted walk moves forward, so a walk can outlast the window."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_readers_that_waited_for_a_walk_longer_than_the_window_use_it() -> None:
+    clock = SlowClock()
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "again")]])
+    view = KeyDirectory(cast(ConsoleClient, client), max_age=5, clock=clock)
+    readers = [in_thread(view.get, "k1") for _ in range(8)]
+    assert client.started.wait(5)
+    clock.now += 30  # the walk takes six reuse windows
+    client.release.set()
+    for thread, out in readers:
+        thread.join(5)
+        assert out[0].name == "one"
+    clock.now += 4.9  # the window counts from the walk's end
+    assert view.get("k1").name == "one"  # type: ignore[union-attr]
+    assert client.walks == 1
+    clock.now += 0.2
+    assert view.get("k1").name == "again"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_key_missed_by_two_consecutive_walks_is_gone_and_one_walk_confirms_all() -> None:
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "one")]])
+    client.release.set()
+    view = directory(client)
+    missing = [in_thread(view.find, f"gone{i}") for i in range(6)]
+    for thread, out in missing:
+        thread.join(5)
+        assert out == [None]
+    assert client.walks == 2, "one walk, then one shared confirming walk"
+    assert view.find("gone-later") is None, "missed by both walks: no third walk"
+    assert view.find("k1").name == "one"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_key_missed_by_one_walk_is_found_by_the_confirming_walk() -> None:
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "one"), key("k2", "new")]])
+    client.release.set()
+    view = directory(client)
+    assert view.find("k2").name == "new"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_key_known_only_by_id_needs_a_walk_begun_after_it_was_asked_for() -> None:
+    clock = SlowClock()
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "one")], [key("k2", "made")]])
+    client.release.set()
+    view = KeyDirectory(cast(ConsoleClient, client), max_age=60, clock=clock)
+    assert view.find("x") is None  # walks 1 and 2 both miss it
+    clock.now += 1
+    assert view.find("k2", asked_at=clock.now).name == "made"  # type: ignore[union-attr]
+    assert client.walks == 3
