@@ -3,10 +3,11 @@ costs about one walk of the list instead of N.
 
 The Console API documents no single-key read, so each read would otherwise walk every
 page. The engine refreshes a stack by calling Read for every key, up to four at once;
-all of them are answered from one walk that finished at most `max_age` seconds earlier
-(5 s, or `EDGEE_READ_REUSE_SECONDS`; 0 reuses no finished walk). The window counts from
-the walk's end, and a reader that waited for a walk uses it whatever its age, so how
-many walks a refresh makes does not depend on how long one walk takes. Writes made by
+all of them are answered from one walk. A walk serves reads until `max_age` seconds
+(5 s, or `EDGEE_READ_REUSE_SECONDS`; 0 reuses no finished walk) pass without a read, and
+for at most `MAX_VIEW_LIFE` (60 s) after it ended; a reader that waited for a walk uses
+it whatever its age. So the walks a refresh makes depend neither on how long one walk
+takes nor on how long the reads after it take: a refresh is one snapshot of the list. Writes made by
 this process update the view at once, even while a walk is under way, so a read after
 this process's own write always sees it.
 
@@ -25,6 +26,8 @@ from collections.abc import Callable, Mapping
 from .console import ApiKeyObject, ConsoleClient
 
 DEFAULT_MAX_AGE = 5.0
+# How long a walk may serve a steady stream of reads (longer if `max_age` is longer).
+MAX_VIEW_LIFE = 60.0
 MAX_AGE_ENV_VAR = "EDGEE_READ_REUSE_SECONDS"
 
 
@@ -57,6 +60,7 @@ class KeyDirectory:
         self._started: float | None = None  # when the walk behind `_keys` began
         self._view_walk = 0  # and its number (walks are numbered from 1 as they end)
         self._finished = 0.0  # when it ended
+        self._used = 0.0  # when it last served a reader
         self._walking_since: float | None = None  # start of the walk under way, if any
         # While a walk is under way: this process's writes since it began (None = deleted),
         # laid over its result so that the walk cannot undo them.
@@ -70,8 +74,8 @@ class KeyDirectory:
         return self._clock()
 
     def get(self, key_id: str, *, taken_after: float | None = None) -> ApiKeyObject | None:
-        """The key as of a walk that ended at most `max_age` ago, or that this reader
-        waited for (walking now if there is neither), or None when that walk did not list
+        """The key as of a walk still in use (see the module's docstring), or one this
+        reader waited for (walking now if there is neither), or None when that walk did not list
         it; with `taken_after`, only a walk begun at or after that time will do. Readers
         that waited on a walk that failed get its error rather than each walking again."""
         self._ensure_view(taken_after)
@@ -102,7 +106,7 @@ class KeyDirectory:
             return self._keys.get(key_id)
 
     def ids(self) -> frozenset[str]:
-        """Every key id as of a walk at most `max_age` old (walking now if needed)."""
+        """Every key id as of a walk still in use (walking now if needed)."""
         self._ensure_view(None)
         with self._changed:
             return frozenset(self._keys)
@@ -144,6 +148,7 @@ class KeyDirectory:
                 if taken_after is None or since >= taken_after:
                     return
             else:
+                self._used = self._clock()
                 return
         try:
             listed = {k.id: k for k in self._client.list_api_keys()}
@@ -163,7 +168,7 @@ class KeyDirectory:
             self._keys = listed
             self._started = started
             self._view_walk = self._walks + 1
-            self._finished = self._clock()
+            self._finished = self._used = self._clock()
             self._failure = None
             self._end_walk()
 
@@ -178,6 +183,7 @@ class KeyDirectory:
         return (
             started is not None
             and self._view_walk > after_walk
-            and self._clock() - self._finished < self._max_age
+            and self._clock() - self._used < self._max_age
+            and self._clock() - self._finished < max(self._max_age, MAX_VIEW_LIFE)
             and (taken_after is None or started >= taken_after)
         )

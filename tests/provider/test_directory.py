@@ -132,10 +132,26 @@ def test_readers_that_waited_for_a_walk_longer_than_the_window_use_it() -> None:
     for thread, out in readers:
         thread.join(5)
         assert out[0].name == "one"
-    clock.now += 4.9  # the window counts from the walk's end
-    assert view.get("k1").name == "one"  # type: ignore[union-attr]
+    for _ in range(12):  # reads keep coming: the window counts from the last one
+        clock.now += 4.9
+        assert view.get("k1").name == "one"  # type: ignore[union-attr]
     assert client.walks == 1
-    clock.now += 0.2
+    clock.now += 5.1  # no read for a whole window
+    assert view.get("k1").name == "again"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_walk_serves_a_steady_stream_of_reads_for_at_most_a_minute() -> None:
+    clock = SlowClock()
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "again")]])
+    client.release.set()
+    view = KeyDirectory(cast(ConsoleClient, client), max_age=5, clock=clock)
+    assert view.get("k1").name == "one"  # type: ignore[union-attr]
+    for _ in range(14):
+        clock.now += 4
+        view.get("k1")
+    assert client.walks == 1
+    clock.now += 4.1  # 60.1 s after the walk ended
     assert view.get("k1").name == "again"  # type: ignore[union-attr]
     assert client.walks == 2
 
