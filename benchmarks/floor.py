@@ -50,7 +50,7 @@ from scale import (
 )
 
 from pulumi_edgee.console import ConsoleClient
-from pulumi_edgee.emulator.backend import ApiKey, format_timestamp
+from pulumi_edgee.emulator.keys import StoredKey, format_timestamp
 from pulumi_edgee.testing import EmulatorHandle, ProviderServer, run_emulator
 from pulumi_edgee.testing.provider_server import encode_properties, urn_name, urn_type
 
@@ -123,7 +123,7 @@ def create_request(name: str, blob: str) -> provider_pb2.CreateRequest:
     )
 
 
-def state_outputs(key: ApiKey, blob: str) -> dict[str, Any]:
+def state_outputs(key: StoredKey, blob: str) -> dict[str, Any]:
     """What the state holds for a key after `pulumi up` (the provider's fourteen outputs)."""
     return {
         "name": key.name,
@@ -144,7 +144,7 @@ def state_outputs(key: ApiKey, blob: str) -> dict[str, Any]:
     }
 
 
-def read_requests(keys: Sequence[ApiKey], blob: str) -> list[provider_pb2.ReadRequest]:
+def read_requests(keys: Sequence[StoredKey], blob: str) -> list[provider_pb2.ReadRequest]:
     requests = []
     for key in keys:
         resource = urn(key.name)

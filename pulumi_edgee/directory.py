@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from .console import ApiKeyObject, ConsoleClient
+from .console import ApiKeyObject, ConsoleClient, UnexpectedResponseError
 
 DEFAULT_MAX_AGE = 5.0
 # How long a walk may serve a steady stream of reads (longer if `max_age` is longer).
@@ -54,6 +54,8 @@ class KeyDirectory:
         self._max_age = max_age_from() if max_age is None else max_age
         self._clock = clock
         self._keys: dict[str, ApiKeyObject] = {}
+        # Ids the walk listed but could not read, with why: never taken for deleted.
+        self._unreadable: dict[str, str] = {}
         # Ids of the view before this one (None before the second walk): a key missing
         # from both is confirmed gone.
         self._previous: frozenset[str] | None = None
@@ -95,6 +97,7 @@ class KeyDirectory:
             found = self._keys.get(key_id)
             if found is not None:
                 return found
+            self._raise_if_unreadable(key_id)
             if asked_at is None and self._previous is not None and key_id not in self._previous:
                 return None
             missed_by = self._view_walk
@@ -103,13 +106,15 @@ class KeyDirectory:
         else:
             self._ensure_view(asked_at)
         with self._changed:
+            self._raise_if_unreadable(key_id)
             return self._keys.get(key_id)
 
-    def ids(self) -> frozenset[str]:
-        """Every key id as of a walk still in use (walking now if needed)."""
-        self._ensure_view(None)
-        with self._changed:
-            return frozenset(self._keys)
+    def _raise_if_unreadable(self, key_id: str) -> None:
+        reason = self._unreadable.get(key_id)
+        if reason is not None and key_id not in self._keys:
+            raise UnexpectedResponseError(
+                "GET", "the key list", f"key {key_id} is listed but unreadable: {reason}"
+            )
 
     def put(self, key: ApiKeyObject) -> None:
         """Record the key as this process just wrote it."""
@@ -151,7 +156,8 @@ class KeyDirectory:
                 self._used = self._clock()
                 return
         try:
-            listed = {k.id: k for k in self._client.list_api_keys()}
+            walked = self._client.list_api_keys()
+            listed = {k.id: k for k in walked}
         except BaseException as error:
             with self._changed:
                 self._failure = (self._walks, error)
@@ -164,8 +170,9 @@ class KeyDirectory:
                 else:
                     listed[written_id] = written
             if self._started is not None:
-                self._previous = frozenset(self._keys)
+                self._previous = frozenset(self._keys) | frozenset(self._unreadable)
             self._keys = listed
+            self._unreadable = dict(walked.unreadable)
             self._started = started
             self._view_walk = self._walks + 1
             self._finished = self._used = self._clock()

@@ -9,7 +9,13 @@ from typing import Any, cast
 
 import pytest
 
-from pulumi_edgee.console import ApiKeyObject, ConsoleClient, ServerError
+from pulumi_edgee.console import (
+    ApiKeyObject,
+    ConsoleClient,
+    KeyList,
+    ServerError,
+    UnexpectedResponseError,
+)
 from pulumi_edgee.directory import KeyDirectory
 
 
@@ -32,14 +38,16 @@ class ScriptedClient:
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def list_api_keys(self) -> list[ApiKeyObject]:
+    def list_api_keys(self) -> KeyList:
         self.walks += 1
         self.started.set()
         assert self.release.wait(5)
         answer = self.answers.pop(0)
         if isinstance(answer, BaseException):
             raise answer
-        return cast(list[ApiKeyObject], answer)
+        if isinstance(answer, KeyList):
+            return answer
+        return KeyList(cast(list[ApiKeyObject], answer), {})
 
 
 def directory(client: ScriptedClient) -> KeyDirectory:
@@ -187,3 +195,14 @@ def test_a_key_known_only_by_id_needs_a_walk_begun_after_it_was_asked_for() -> N
     clock.now += 1
     assert view.find("k2", asked_at=clock.now).name == "made"  # type: ignore[union-attr]
     assert client.walks == 3
+
+
+def test_a_key_listed_but_unreadable_is_never_taken_for_deleted() -> None:
+    odd = KeyList([key("k1", "one")], {"k2": "created_at: invalid"})
+    client = ScriptedClient([odd, odd])
+    client.release.set()
+    view = directory(client)
+    with pytest.raises(UnexpectedResponseError, match="k2 is listed but unreadable"):
+        view.find("k2")
+    with pytest.raises(UnexpectedResponseError, match="k2 is listed but unreadable"):
+        view.find("k2")

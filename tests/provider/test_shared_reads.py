@@ -9,28 +9,26 @@ from typing import Any
 import httpx
 import pytest
 
-from pulumi_edgee.emulator.backend import format_timestamp
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
-from pulumi_edgee.testing.provider_server import ProviderServer
+from pulumi_edgee.emulator.keys import format_timestamp
+from pulumi_edgee.testing import EmulatorHandle, configured_server, run_emulator
 from pulumi_edgee.testing.secrets import LeakDetector
 
-from .conftest import ORGANIZATION, PROVIDER, TOKEN, Engine, urn
+from .support import ORGANIZATION, PROVIDER, TOKEN, ProviderSteps, urn
 
 
 @pytest.fixture(scope="module")
-def setup() -> Iterator[tuple[Engine, EmulatorHandle]]:
+def setup() -> Iterator[tuple[ProviderSteps, EmulatorHandle]]:
     with (
         run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator,
-        ProviderServer(project="quickstart", env={"EDGEE_READ_REUSE_SECONDS": "60"}) as server,
+        configured_server(
+            emulator.url,
+            token=TOKEN,
+            organization=ORGANIZATION,
+            project="quickstart",
+            env={"EDGEE_READ_REUSE_SECONDS": "60"},
+        ) as server,
     ):
-        server.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": emulator.url,
-            }
-        )
-        yield Engine(server, LeakDetector()), emulator
+        yield ProviderSteps(server, LeakDetector()), emulator
 
 
 def list_walks(emulator: EmulatorHandle) -> int:
@@ -39,19 +37,16 @@ def list_walks(emulator: EmulatorHandle) -> int:
     )
 
 
-def test_a_refresh_of_many_keys_costs_one_list_walk(setup: tuple[Engine, EmulatorHandle]) -> None:
+def test_a_refresh_of_many_keys_costs_one_list_walk(
+    setup: tuple[ProviderSteps, EmulatorHandle],
+) -> None:
     engine, emulator = setup
     created = [engine.create(f"k{i}", name=f"key {i}") for i in range(30)]
     emulator.clear_requests()
     # `pulumi refresh` is a new command, so a new provider process: nothing cached.
-    with ProviderServer(project="quickstart") as refresher:
-        refresher.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": emulator.url,
-            }
-        )
+    with configured_server(
+        emulator.url, token=TOKEN, organization=ORGANIZATION, project="quickstart"
+    ) as refresher:
         with ThreadPoolExecutor(8) as pool:
             reads = list(pool.map(lambda c: refresher.read(c[0], urn("k"), c[1], c[2]), created))
     assert [r.id for r in reads] == [c[0] for c in created]
@@ -61,7 +56,7 @@ def test_a_refresh_of_many_keys_costs_one_list_walk(setup: tuple[Engine, Emulato
 
 
 def test_a_read_after_this_process_writes_sees_the_write(
-    setup: tuple[Engine, EmulatorHandle],
+    setup: tuple[ProviderSteps, EmulatorHandle],
 ) -> None:
     engine, emulator = setup
     key_id, outputs, inputs = engine.create("own", name="before")
@@ -77,7 +72,7 @@ def test_a_read_after_this_process_writes_sees_the_write(
 
 
 def test_a_key_missing_from_the_view_is_confirmed_before_it_is_dropped(
-    setup: tuple[Engine, EmulatorHandle],
+    setup: tuple[ProviderSteps, EmulatorHandle],
 ) -> None:
     engine, emulator = setup
     bare = {"__provider": PROVIDER}
@@ -95,14 +90,9 @@ def refresh(
     emulator: EmulatorHandle, reads: list[tuple[str, Any]], env: dict[str, str]
 ) -> list[Any]:
     """Read every key from a fresh provider process, as `pulumi refresh` does."""
-    with ProviderServer(project="quickstart", env=env) as refresher:
-        refresher.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": emulator.url,
-            }
-        )
+    with configured_server(
+        emulator.url, token=TOKEN, organization=ORGANIZATION, project="quickstart", env=env
+    ) as refresher:
         with ThreadPoolExecutor(8) as pool:
             return list(pool.map(lambda r: refresher.read(r[0], urn("k"), r[1], {}), reads))
 
