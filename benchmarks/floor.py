@@ -51,7 +51,7 @@ from scale import (
 
 from pulumi_edgee.console import ConsoleClient
 from pulumi_edgee.emulator.keys import StoredKey, format_timestamp
-from pulumi_edgee.testing import EmulatorHandle, ProviderServer, run_emulator
+from pulumi_edgee.testing import EmulatorHandle, ProviderServer, configured_server, run_emulator
 from pulumi_edgee.testing.provider_server import encode_properties, urn_name, urn_type
 
 FLOOR = serialize_provider(FloorProvider())
@@ -74,16 +74,14 @@ def server(
     console: EmulatorHandle, extra: dict[str, str] | None = None
 ) -> Iterator[ProviderServer]:
     """A fresh, configured provider process, as the engine starts one per CLI command."""
-    with ProviderServer(project=PROJECT, env=server_env(extra), call_timeout=CALL_TIMEOUT) as srv:
-        srv.get_plugin_info()
-        srv.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": console.url,
-            },
-            secret_keys=["edgee:apiToken"],
-        )
+    with configured_server(
+        console.url,
+        token=TOKEN,
+        organization=ORGANIZATION,
+        project=PROJECT,
+        env=server_env(extra),
+        call_timeout=CALL_TIMEOUT,
+    ) as srv:
         yield srv
 
 
