@@ -243,12 +243,13 @@ def first_call_breakdown() -> list[tuple[str, float]]:
 
 @contextmanager
 def warm_server(
-    console: EmulatorHandle, extra: dict[str, str] | None = None
+    console: EmulatorHandle, extra: dict[str, str] | None = None, *, blob: str = PROVIDER
 ) -> Iterator[ProviderServer]:
     """A fresh provider process past its first call (measured apart, in `first_call`),
-    so that per-call figures are not charged the process's one-time start."""
+    so that per-call figures are not charged the process's one-time start. The floor
+    gets a fresh process too, so both pay the SDK server's own first-use costs."""
     with server(console, extra) as srv:
-        srv.stub.Check(check_request("warm-up", PROVIDER), timeout=CALL_TIMEOUT)
+        srv.stub.Check(check_request("warm-up", blob), timeout=CALL_TIMEOUT)
         yield srv
 
 
@@ -293,7 +294,7 @@ class SizeResult:
     rtt: float
 
 
-def run_size(console: EmulatorHandle, floor_srv: ProviderServer, n: int, args: Any) -> SizeResult:
+def run_size(console: EmulatorHandle, n: int, args: Any) -> SizeResult:
     console.reset()
     label = f"k{n}"
     create = floor_create = None
@@ -307,9 +308,10 @@ def run_size(console: EmulatorHandle, floor_srv: ProviderServer, n: int, args: A
             create, _ = run_calls(
                 up, console, creates(up), [create_request(x, PROVIDER) for x in names]
             )
-        floor_create, _ = run_calls(
-            floor_srv, console, creates(floor_srv), [create_request(x, FLOOR) for x in names]
-        )
+        with warm_server(console, blob=FLOOR) as bare:
+            floor_create, _ = run_calls(
+                bare, console, creates(bare), [create_request(x, FLOOR) for x in names]
+            )
     else:
         log(f"N={n}: filling the emulator's store")
         fill(console, n, label)
@@ -325,9 +327,8 @@ def run_size(console: EmulatorHandle, floor_srv: ProviderServer, n: int, args: A
         if [r.id for r in responses] != [k.id for k in keys]:
             raise RuntimeError("a refresh dropped a key that exists")
         mine.append(refresh)
-        floors.append(
-            run_calls(floor_srv, console, reads(floor_srv), read_requests(keys, FLOOR))[0]
-        )
+        with warm_server(console, blob=FLOOR) as bare:
+            floors.append(run_calls(bare, console, reads(bare), read_requests(keys, FLOOR))[0])
     return SizeResult(n, pages_for(n), walk, least(mine), least(floors), create, floor_create, rtt)
 
 
@@ -547,7 +548,7 @@ def report(
         if s.n == 10_000:
             target = check("RSS at 10,000", s.refresh.rss <= RSS_MB)
         rows.append([str(s.n), f"{s.refresh.rss:.1f} MB", f"{s.floor_refresh.rss:.1f} MB", target])
-    out.append(table(["N", "pulumi-edgee", "floor (long-lived)", ""], rows))
+    out.append(table(["N", "pulumi-edgee", "floor", ""], rows))
     if len(sizes) > 1:
         low, high = sizes[0], sizes[-1]
         growth = (high.refresh.rss - low.refresh.rss) * 1024 / (high.n - low.n)
@@ -582,8 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             statistics.median(first_call(console, PROVIDER) for _ in range(COLD_RUNS)),
             statistics.median(first_call(console, FLOOR) for _ in range(COLD_RUNS)),
         )
-        with server(console) as floor_srv:
-            sizes = [run_size(console, floor_srv, n, args) for n in args.sizes]
+        sizes = [run_size(console, n, args) for n in args.sizes]
         log("cliff and deletion cases")
         specials = [
             cliff_case(console, args.special_n, args.latency_ms),
