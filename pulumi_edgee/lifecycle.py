@@ -28,7 +28,7 @@ from .console import (
 )
 from .console.deadline import current_step
 from .markers import Marker
-from .properties import INPUT_PROPS, Change, Prop
+from .properties import INPUT_PROPS, PROPS, Change, Prop
 from .session import Session
 from .spec import ApiKeySpec, validate, whole_number
 
@@ -101,6 +101,15 @@ def _days_between(start: datetime, end: datetime | None) -> int | None:
     return round((end - start).total_seconds() / 86400)
 
 
+def _output_value(value: Any) -> Any:
+    """A live value as state stores it: timestamps as ISO 8601 text, lists as lists."""
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
 def outputs(
     obj: ApiKeyObject,
     *,
@@ -108,26 +117,20 @@ def outputs(
     expires_in_days: int | None,
     key: str | None,
 ) -> dict[str, Any]:
-    """Every output of the resource: the live key object plus the inputs it does not echo.
+    """Every output of the resource, one per row of the property table: the live key
+    object's value, else the input it does not echo (given here); the secret wrapped.
 
     The engine hands `diff` the old outputs, so every input must be here too.
     """
-    return {
-        "name": obj.name,
-        "type": obj.type,
-        "codingAssistant": obj.coding_assistant,
-        "models": list(obj.models),
-        "maxUsage": obj.max_usage,
-        "expiresInDays": expires_in_days,
-        "email": email,
-        "active": obj.active,
-        "organizationId": obj.organization_id,
-        "debugMode": obj.debug_mode,
-        "createdAt": _timestamp(obj.created_at),
-        "expiresAt": _timestamp(obj.expires_at),
-        "lastUsedAt": _timestamp(obj.last_used_at),
-        "key": wrap_rpc_secret(key) if key is not None else None,
-    }
+    given: dict[str, Any] = {"email": email, "expires_in_days": expires_in_days, "key": key}
+    values: dict[str, Any] = {}
+    for prop in PROPS:
+        if prop.python in given:
+            value = given[prop.python]
+        else:
+            value = _output_value(getattr(obj, prop.python))
+        values[prop.wire] = wrap_rpc_secret(value) if prop.secret and value is not None else value
+    return values
 
 
 def _secret(obj: ApiKeyObject) -> str | None:
