@@ -460,32 +460,32 @@ def report(
 
     out += ["", f"3. Wall time against walk/RTT + the floor (target: <= {WALL_RATIO}x)"]
     rows = []
+
+    def wall_row(op: str, n: int, wall: float, bound: float, shown: str) -> list[str]:
+        ratio = wall / bound
+        ok = check(f"{op} wall N={n}", ratio <= WALL_RATIO)
+        return [op, str(n), ms(wall), shown, f"{ratio:.2f}x", ok]
+
     for s in sizes:
-        bound = s.walk + s.floor_refresh.wall
-        ratio = s.refresh.wall / bound
         rows.append(
-            [
+            wall_row(
                 "refresh",
-                str(s.n),
-                ms(s.refresh.wall),
+                s.n,
+                s.refresh.wall,
+                s.walk + s.floor_refresh.wall,
                 f"walk {ms(s.walk)} + floor {ms(s.floor_refresh.wall)}",
-                f"{ratio:.2f}x",
-                check(f"refresh wall N={s.n}", ratio <= WALL_RATIO),
-            ]
+            )
         )
         if s.create is not None and s.floor_create is not None:
             per = s.create.requests / s.n
-            bound = per * s.rtt * s.n / 4 + s.floor_create.wall
-            ratio = s.create.wall / bound
             rows.append(
-                [
+                wall_row(
                     "create",
-                    str(s.n),
-                    ms(s.create.wall),
+                    s.n,
+                    s.create.wall,
+                    per * s.rtt * s.n / 4 + s.floor_create.wall,
                     f"{per:.2f} x RTT {ms(s.rtt)} x N/4 + floor {ms(s.floor_create.wall)}",
-                    f"{ratio:.2f}x",
-                    check(f"create wall N={s.n}", ratio <= WALL_RATIO),
-                ]
+                )
             )
     out.append(table(["operation", "N", "measured", "bound", "ratio", ""], rows))
 
