@@ -288,17 +288,18 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     """Refresh from the live key; a key deleted out of band leaves the stack.
 
     Reads share one list walk (see `directory`); a key the walk did not list is
-    confirmed gone by a direct read before it is dropped.
+    confirmed gone by a second walk, shared by every read that needs one, before it is
+    dropped. A key without old outputs (an import) needs a walk begun after the read.
     """
     _guard_organization(session, "reading", key_id, props)
-    client = session.client
+    asked_at = None if "createdAt" in props else session.directory.now()
     try:
         with session.step():
-            live = session.directory.get(key_id) or client.get_api_key(key_id)
+            live = session.directory.find(key_id, asked_at=asked_at)
+            if live is None:
+                session.directory.discard(key_id)
+                return ReadResult(None, {})
             secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
-    except NotFoundError:
-        session.directory.discard(key_id)
-        return ReadResult(None, {})
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
     _report_odd(live)
