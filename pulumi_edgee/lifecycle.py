@@ -15,6 +15,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
+from . import adoption, rotation
 from .console import (
     ApiKeyCreate,
     ApiKeyObject,
@@ -41,6 +42,10 @@ class ApiKeyError(Exception):
 
 
 _INPUT_NAMES = frozenset(p.wire for p in INPUT_PROPS)
+# How the resource manages its key (adoption, rotation): kept in outputs, never sent.
+_SETTING_NAMES = tuple(
+    p.wire for p in INPUT_PROPS if p.change in (Change.STATE_ONLY, Change.CREATE_ONLY)
+)
 
 
 def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,14 +53,24 @@ def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in _INPUT_NAMES}
 
 
-def check(news: Mapping[str, Any]) -> CheckResult:
-    """Validate the desired inputs; unknown values (preview) are judged once known."""
+def check(
+    news: Mapping[str, Any],
+    olds: Mapping[str, Any] | None = None,
+    session: Session | None = None,
+) -> CheckResult:
+    """Validate the desired inputs; unknown values (preview) are judged once known.
+
+    With a session, a new resource's `adopt_id` is checked against the live key.
+    """
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(_inputs_of(inputs), unknown)
     if spec is not None:
         inputs = spec.to_wire()
-    return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
+    found = [CheckFailure(f.property, f.reason) for f in failures]
+    if spec is not None and session is not None and not _inputs_of(olds or {}):
+        found += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
+    return CheckResult(inputs, found)
 
 
 def _comparable(prop: Prop, value: Any) -> Any:
@@ -75,8 +90,11 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     return [
         prop
         for prop in INPUT_PROPS
-        if contains_unknowns(news.get(prop.wire))
-        or _comparable(prop, olds.get(prop.wire)) != _comparable(prop, news.get(prop.wire))
+        if prop.change is not Change.CREATE_ONLY
+        and (
+            contains_unknowns(news.get(prop.wire))
+            or _comparable(prop, olds.get(prop.wire)) != _comparable(prop, news.get(prop.wire))
+        )
     ]
 
 
@@ -86,12 +104,17 @@ def diff(
     """Compare old outputs with new inputs; only input properties can cause a change.
 
     The key is claimed first: a replacement's create, which may follow, must never adopt
-    the very key it replaces.
+    the very key it replaces. A key due for rotation is replaced too.
     """
     session.claim(key_id)
     changed = changed_props(olds, news)
     replaces = [p.wire for p in changed if p.change is Change.REPLACE]
-    return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+    replaces += rotation.replaces(key_id, olds, news)
+    if replaces:
+        adoption.note_replacement(session, news)
+    return DiffResult(
+        changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False
+    )
 
 
 def _timestamp(value: datetime | None) -> str | None:
@@ -135,6 +158,11 @@ def outputs(
     }
 
 
+def settings_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The management settings among `props`, to keep in outputs beside the key's."""
+    return {name: whole_number(props.get(name)) for name in _SETTING_NAMES}
+
+
 def _secret(obj: ApiKeyObject) -> str | None:
     return obj.key.get_secret_value() if obj.key is not None else None
 
@@ -142,6 +170,18 @@ def _secret(obj: ApiKeyObject) -> str | None:
 def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     """Create the key; a key asked to start disabled is disabled before it is reported."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
+    try:
+        adopted = adoption.adopt(session, spec)
+    except adoption.AdoptionError as error:
+        raise ApiKeyError(str(error)) from None
+    if adopted is not None:
+        found = outputs(
+            adopted,
+            email=spec.email,
+            expires_in_days=spec.expires_in_days,
+            key=_secret(adopted),
+        )
+        return CreateResult(adopted.id, {**found, **settings_of(props)})
     with session.creating(_fingerprint(spec)):
         created = _create_reconciled(session, spec)
         session.claim(created.id)
@@ -153,10 +193,8 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     live = created
     if not spec.active:
         live = _disable_new_key(session, created)
-    return CreateResult(
-        created.id,
-        outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret),
-    )
+    found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
+    return CreateResult(created.id, {**found, **settings_of(props)})
 
 
 def _fingerprint(spec: ApiKeySpec) -> tuple[object, ...]:
@@ -314,12 +352,15 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
         expires_in_days = _days_between(live.created_at, live.expires_at)
     return ReadResult(
         key_id,
-        outputs(
-            live,
-            email=props.get("email"),
-            expires_in_days=whole_number(expires_in_days),
-            key=secret,
-        ),
+        {
+            **outputs(
+                live,
+                email=props.get("email"),
+                expires_in_days=whole_number(expires_in_days),
+                key=secret,
+            ),
+            **settings_of(props),
+        },
     )
 
 
@@ -346,20 +387,24 @@ def update(
     except ConsoleError as error:
         raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
     session.directory.put(live)
-    return outputs(
+    found = outputs(
         live,
         email=spec.email,
         expires_in_days=spec.expires_in_days,
         key=_secret_or_reveal(session, key_id, _plain(olds.get("key"))),
     )
+    return {**found, **settings_of(news)}
 
 
 def delete(session: Session, key_id: str) -> None:
     """Delete the key; one that is already gone is what was asked for.
 
     A 404 is believed only once the key list confirms it: with a wrong organization
-    every key answers 404, and taking that as success would orphan every key.
+    every key answers 404, and taking that as success would orphan every key. A key
+    another resource adopted in this same command is its now, and is left alone.
     """
+    if adoption.adopted_here(session, key_id):
+        return
     sent_at = session.directory.now()
     try:
         session.client.delete_api_key(key_id)

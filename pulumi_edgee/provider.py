@@ -56,8 +56,8 @@ class ApiKeyProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from . import lifecycle
 
-        self._session()  # unusable credentials fail the preview, before any key is touched
-        return lifecycle.check(news)
+        # Unusable credentials fail the preview, before any key is touched.
+        return lifecycle.check(news, _olds, self._session())
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         from . import lifecycle
