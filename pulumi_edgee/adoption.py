@@ -68,10 +68,12 @@ def _wanted(session: Session, adopt_id: str | None) -> bool:
 
 
 def adopted_here(session: Session, key_id: str) -> bool:
-    """Whether this process adopted the key: a delete of it by the resource that held it
-    before must leave it to its new owner."""
+    """Whether another resource adopted the key in this command (this process): a delete
+    of it by the resource that held it before (renamed in the program) must leave it to
+    its new owner. A key being replaced is deleted as usual."""
     with _lock:
-        return key_id in _book(session).adopted
+        book = _book(session)
+        return key_id in book.adopted and key_id not in book.replacing
 
 
 def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
