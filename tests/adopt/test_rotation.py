@@ -1,0 +1,123 @@
+"""Rotation through an unchanged program, the runner and the real provider server. Keys
+are made old honestly: the emulator's clock is moved back while they are created (the
+Console stamps `created_at` and `expires_at`), then returned to the present."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+
+from pulumi_edgee.provider import ApiKeyProvider
+
+from .support import Stack, ok, ops, set_keys
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+EXPIRING = {"expires_in_days": 30, "rotate_before_expiry_days": 7}
+
+
+def _made_at(env: Stack, stack: Any, age: timedelta) -> None:
+    """Run `up` with the Console's clock `age` in the past: new keys are that old."""
+    env.clock.offset = -age
+    ok(stack.up(), env, stack)
+    env.clock.offset = timedelta()
+
+
+def test_rotation_before_expiry_replaces_the_key_new_one_first(env: Stack) -> None:
+    stack = env.runner()
+    keys = {
+        "safe": {"name": "safe", **EXPIRING},
+        "due": {"name": "due", **EXPIRING},
+    }
+    set_keys(stack, {"safe": keys["safe"]})
+    _made_at(env, stack, 23 * DAY - HOUR)  # expires in 7 days and an hour
+    set_keys(stack, keys)
+    _made_at(env, stack, 23 * DAY + HOUR)  # expires in 7 days less an hour
+    old = {name: stack.state.get(name).id for name in keys}
+
+    preview = ok(stack.preview(), env, stack)
+    assert ops(preview) == {"safe": "same", "due": "replace"}
+    assert f"rotating API key {old['due']}: it expires at" in env.server.stdout_text()
+
+    env.emulator.clear_requests()
+    up = ok(stack.up(), env, stack)
+    assert ops(up) == {"safe": "same", "due": "replace"}
+    new = stack.state.get("due")
+    live = env.live()
+    assert old["due"] not in live
+    assert new.id in live
+    assert up.outputs["due-key"].value == live[new.id]["key"], "dependents get the new secret"
+    writes = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in env.emulator.requests()]
+    writes = [w for w in writes if w[0] != "GET"]
+    assert writes == [("POST", "api_keys"), ("DELETE", old["due"])], "create before delete"
+
+    # Never loops: the new key is not due, nor is it after a refresh.
+    assert ops(ok(stack.preview(), env, stack)) == {"safe": "same", "due": "same"}
+    ok(stack.refresh(), env, stack)
+    assert ops(ok(stack.up(), env, stack)) == {"safe": "same", "due": "same"}
+
+
+def test_rotation_by_age(env: Stack) -> None:
+    stack = env.runner()
+    keys = {"young": {"name": "young", "rotate_every_days": 11}}
+    set_keys(stack, keys)
+    _made_at(env, stack, 10 * DAY)
+    keys["old"] = {"name": "old", "rotate_every_days": 10}
+    set_keys(stack, keys)
+    _made_at(env, stack, 10 * DAY)
+    assert ops(ok(stack.up(), env, stack)) == {"young": "same", "old": "replace"}
+    assert ops(ok(stack.up(), env, stack)) == {"young": "same", "old": "same"}
+
+
+def test_unknown_rotation_settings_decide_nothing_in_preview(env: Stack) -> None:
+    stack = env.runner()
+    set_keys(stack, {"k": {"name": "k", "rotate_every_days": 5}})
+    _made_at(env, stack, 6 * DAY)
+    state = stack.state.get("k")
+    provider = serialize_provider(ApiKeyProvider())
+    news = {**state.inputs, "__provider": provider, "rotateEveryDays": Unknown()}
+    diff = env.server.diff(state.id, state.urn, state.outputs, news, state.inputs)
+    assert diff.replaces == []
+    assert diff.changes == "some", "an unknown setting may change: an update, decided at up"
+    known = env.server.diff(state.id, state.urn, state.outputs, state.inputs, state.inputs)
+    assert known.replaces == ["rotateEveryDays"]
+
+
+def test_an_interrupted_rotation_keeps_the_old_key_and_the_next_up_finishes_it(
+    env: Stack,
+) -> None:
+    stack = env.runner()
+    set_keys(stack, {"k": {"name": "k", **EXPIRING}})
+    _made_at(env, stack, 25 * DAY)
+    old = stack.state.get("k")
+
+    # The new key cannot be made: the old one stays, working, with its secret in state.
+    env.emulator.add_fault("server_error", method="POST", path=r".*/api_keys", count=None)
+    failed = stack.up()
+    assert failed.error is not None
+    env.emulator.clear_faults()
+    live = env.live()
+    assert list(live) == [old.id]
+    assert live[old.id]["active"]
+    assert stack.state.get("k").id == old.id
+    assert stack.state.get("k").outputs["key"] == live[old.id]["key"]
+
+    # The new key is made but the old one cannot be deleted: both work; the stack
+    # holds the new one and remembers the old one for deletion.
+    env.emulator.add_fault("server_error", method="DELETE", path=r".*/api_keys/.*", count=None)
+    halfway = stack.up()
+    assert halfway.error is not None
+    env.emulator.clear_faults()
+    new = stack.state.get("k")
+    assert new.id != old.id
+    assert set(env.live()) == {old.id, new.id}
+    pending = [r for r in stack.state.resources if r.pending_delete]
+    assert [r.id for r in pending] == [old.id]
+
+    finished = ok(stack.up(), env, stack)
+    assert [s.op for s in finished.steps if "ApiKey" in s.urn] == ["same", "delete-replaced"]
+    assert list(env.live()) == [new.id]
+    assert ops(ok(stack.preview(), env, stack)) == {"k": "same"}
