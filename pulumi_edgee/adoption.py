@@ -12,15 +12,16 @@ changing or removing it is not a change; and when the resource is replaced later
 replacement property changed, or a rotation), the new key is created, not adopted again:
 `diff` records the replacement here so that the `check` and `create` that follow know.
 
-Bookkeeping is per session (one per provider process and credentials, i.e. one per
-command): the ids this process adopted, so that a resource that gives its key up in the
-same command (renamed in the program) does not delete it from under its new owner.
+Bookkeeping is per process, which the engine starts once per command: the keys held by
+resources this command has diffed or adopted (so one key is never adopted twice), the
+adopt ids of resources being replaced, and the keys adopted here (so that a resource
+that gives its key up in the same command, renamed in the program, does not delete it
+from under its new owner).
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -34,53 +35,50 @@ class AdoptionError(Exception):
     """An adoption refused or failed; the message says why and what to do, no secret."""
 
 
-class _Book:
-    """What one session knows about adoptions in this command."""
-
-    def __init__(self) -> None:
-        self.replacing: set[str] = set()  # adopt ids whose resource is being replaced
-        self.adopted: set[str] = set()  # keys adopted by this process
+_held: set[str] = set()  # keys of resources diffed or adopted in this command
+_replacing: set[str] = set()  # adopt ids of resources being replaced
+_adopted: set[str] = set()  # keys adopted in this command
+_lock = threading.Lock()
 
 
-_books: weakref.WeakKeyDictionary[Session, _Book] = weakref.WeakKeyDictionary()
-_lock = threading.RLock()
-
-
-def _book(session: Session) -> _Book:
-    with _lock:
-        return _books.setdefault(session, _Book())
-
-
-def note_replacement(session: Session, news: Mapping[str, Any]) -> None:
-    """A resource is being replaced: its `adopt_id`, if any, must not be adopted again."""
+def note_diff(key_id: str, news: Mapping[str, Any], replaced: bool) -> None:
+    """A resource of the stack holds `key_id`; when it is being replaced, its
+    `adopt_id` (if any) must not be adopted again by the create that follows."""
     adopt_id = news.get("adoptId")
-    if isinstance(adopt_id, str):
-        with _lock:
-            _book(session).replacing.add(adopt_id)
+    with _lock:
+        _held.add(key_id)
+        if replaced and isinstance(adopt_id, str):
+            _replacing.add(adopt_id)
 
 
-def _wanted(session: Session, adopt_id: str | None) -> bool:
+def _wanted(adopt_id: str | None) -> bool:
     """Whether a create with this `adopt_id` adopts (rather than creates a new key)."""
-    if adopt_id is None:
-        return False
     with _lock:
-        return adopt_id not in _book(session).replacing
+        return adopt_id is not None and adopt_id not in _replacing
 
 
-def adopted_here(session: Session, key_id: str) -> bool:
-    """Whether another resource adopted the key in this command (this process): a delete
-    of it by the resource that held it before (renamed in the program) must leave it to
-    its new owner. A key being replaced is deleted as usual."""
+def adopted_here(key_id: str) -> bool:
+    """Whether another resource adopted the key in this command: a delete of it by the
+    resource that held it before (renamed in the program) must leave it to its new
+    owner. A key being replaced is deleted as usual."""
     with _lock:
-        book = _book(session)
-        return key_id in book.adopted and key_id not in book.replacing
+        return key_id in _adopted and key_id not in _replacing
+
+
+def _hold(key_id: str) -> bool:
+    """Take the key for the adopting resource; False when another resource holds it."""
+    with _lock:
+        if key_id in _held:
+            return False
+        _held.add(key_id)
+        return True
 
 
 def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
     """Preview-time refusals for a new resource with `adopt_id` (its inputs all known):
     the key is missing, or differs in a setting that cannot change in place. A Console
     API that cannot be reached decides nothing here; `create` checks again."""
-    if not _wanted(session, spec.adopt_id):
+    if not _wanted(spec.adopt_id):
         return []
     assert spec.adopt_id is not None
     try:
@@ -97,11 +95,11 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
     """The adopted key with its secret and the declared settings applied, or None when
     this create does not adopt. Raises `AdoptionError`, having changed nothing, when the
     key is missing, held by another resource, or differs in what cannot change."""
-    if not _wanted(session, spec.adopt_id):
+    if not _wanted(spec.adopt_id):
         return None
     key_id = spec.adopt_id
     assert key_id is not None
-    if session.claim_sole_unclaimed([key_id]) is None:
+    if not _hold(key_id):
         raise AdoptionError(
             f"API key {key_id} cannot be adopted: another resource of this stack already "
             "manages it; remove `adopt_id` from one of them"
@@ -129,7 +127,7 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
             ) from None
         live = updated.model_copy(update={"key": live.key})
     with _lock:
-        _book(session).adopted.add(key_id)
+        _adopted.add(key_id)
     session.directory.put(live)
     return live
 

@@ -110,8 +110,7 @@ def diff(
     changed = changed_props(olds, news)
     replaces = [p.wire for p in changed if p.change is Change.REPLACE]
     replaces += rotation.replaces(key_id, olds, news)
-    if replaces:
-        adoption.note_replacement(session, news)
+    adoption.note_diff(key_id, news, replaced=bool(replaces))
     return DiffResult(
         changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False
     )
@@ -403,7 +402,7 @@ def delete(session: Session, key_id: str) -> None:
     every key answers 404, and taking that as success would orphan every key. A key
     another resource adopted in this same command is its now, and is left alone.
     """
-    if adoption.adopted_here(session, key_id):
+    if adoption.adopted_here(key_id):
         return
     sent_at = session.directory.now()
     try:
