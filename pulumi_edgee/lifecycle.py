@@ -24,7 +24,7 @@ from .console import (
     NotFoundError,
     OutcomeUnknownError,
 )
-from .properties import INPUT_PROPS, Change, Prop
+from .properties import INPUT_PROPS, PROPS, Change, Prop
 from .session import Session
 from .spec import ApiKeySpec, validate, whole_number
 
@@ -376,6 +376,11 @@ def update(
     if "models" in changes:
         changes["models"] = list(spec.models)
     session.claim(key_id)
+    if not changes:
+        # Only how the resource manages its key changed (rotation settings): no request.
+        secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
+        kept = {p.wire: olds.get(p.wire) for p in PROPS if not p.secret}
+        return {**kept, "key": wrap_rpc_secret(secret), **settings_of(news)}
     try:
         live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
     except NotFoundError:

@@ -71,6 +71,21 @@ def test_rotation_by_age(env: Stack) -> None:
     assert ops(ok(stack.up(), env, stack)) == {"young": "same", "old": "replace"}
     assert ops(ok(stack.up(), env, stack)) == {"young": "same", "old": "same"}
 
+    # A changed setting is recorded without a request, and applies at once.
+    key = stack.state.get("young").outputs["key"]
+    keys["young"]["rotate_every_days"] = 20
+    set_keys(stack, keys)
+    env.emulator.clear_requests()
+    assert ops(ok(stack.up(), env, stack)) == {"young": "update", "old": "same"}
+    assert [r for r in env.emulator.requests() if r["method"] != "GET"] == []
+    young = stack.state.get("young")
+    assert young.outputs["rotateEveryDays"] == 20
+    assert young.outputs["key"] == key
+    assert "key" in young.secret_outputs
+    keys["young"]["rotate_every_days"] = 9
+    set_keys(stack, keys)
+    assert ops(ok(stack.up(), env, stack)) == {"young": "replace", "old": "same"}
+
 
 def test_unknown_rotation_settings_decide_nothing_in_preview(env: Stack) -> None:
     stack = env.runner()
