@@ -93,8 +93,9 @@ def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
 
 def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
     """The adopted key with its secret and the declared settings applied, or None when
-    this create does not adopt. Raises `AdoptionError`, having changed nothing, when the
-    key is missing, held by another resource, or differs in what cannot change."""
+    this create does not adopt. Raises `AdoptionError` when the key is missing, held by
+    another resource, or differs in what cannot change (nothing changed then), or when
+    applying the settings failed (the next `up` tries again)."""
     if not _wanted(spec.adopt_id):
         return None
     key_id = spec.adopt_id
@@ -104,6 +105,20 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
             f"API key {key_id} cannot be adopted: another resource of this stack already "
             "manages it; remove `adopt_id` from one of them"
         )
+    try:
+        live = _take(session, spec, key_id)
+    except AdoptionError:
+        with _lock:
+            _held.discard(key_id)  # not taken: free for a later attempt
+        raise
+    with _lock:
+        _adopted.add(key_id)
+    session.directory.put(live)
+    return live
+
+
+def _take(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
+    """The key with its secret, once it is known to match and the settings are applied."""
     try:
         live = session.client.reveal_api_key(key_id)
     except NotFoundError:
@@ -116,20 +131,17 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
     if problems:
         raise AdoptionError(_refusal(key_id, problems))
     changes = in_place_changes(spec, live)
-    if changes:
-        try:
-            updated = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
-        except ConsoleError as error:
-            raise AdoptionError(
-                f"adopting API key {key_id} failed while applying the declared "
-                f"{', '.join(sorted(changes))} ({error}); the key is not managed yet, run "
-                "`pulumi up` again"
-            ) from None
-        live = updated.model_copy(update={"key": live.key})
-    with _lock:
-        _adopted.add(key_id)
-    session.directory.put(live)
-    return live
+    if not changes:
+        return live
+    try:
+        updated = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+    except ConsoleError as error:
+        raise AdoptionError(
+            f"adopting API key {key_id} failed while applying the declared "
+            f"{', '.join(sorted(changes))} ({error}); the key is not managed yet, run "
+            "`pulumi up` again"
+        ) from None
+    return updated.model_copy(update={"key": live.key})
 
 
 def expiry_days(key: ApiKeyObject) -> int | None:

@@ -8,8 +8,10 @@ from typing import Any
 from .support import Stack, ok, ops, set_keys
 
 
-def _failed(result: Any) -> str:
+def _failed(result: Any, env: Stack | None = None) -> str:
     assert result.error is not None, "the step should have failed"
+    if env is not None:
+        env.leaks.record("step error", result.error)
     return str(result.error)
 
 
@@ -73,7 +75,7 @@ def test_settings_that_cannot_change_fail_the_preview_and_change_nothing(env: St
     stack = env.runner()
 
     set_keys(stack, {"k": {"adopt_id": made["id"], "name": "assistant"}})
-    message = _failed(stack.preview())
+    message = _failed(stack.preview(), env)
     assert "adoptId" in message
     assert "`type` is declared 'api', the key's is 'coding_agent'" in message
     assert "`coding_assistant` is declared None, the key's is 'codex'" in message
@@ -81,10 +83,10 @@ def test_settings_that_cannot_change_fail_the_preview_and_change_nothing(env: St
     assert "remove `adopt_id`" in message
 
     set_keys(stack, {"k": {"adopt_id": expiring["id"], "name": "expiring", "expires_in_days": 90}})
-    message = _failed(stack.up())
+    message = _failed(stack.up(), env)
     assert "`expires_in_days` is declared 90, the key expires 30 days after creation" in message
     set_keys(stack, {"k": {"adopt_id": expiring["id"], "name": "expiring"}})
-    assert "`expires_in_days` is declared None" in _failed(stack.up())
+    assert "`expires_in_days` is declared None" in _failed(stack.up(), env)
 
     assert env.live() == before, "a refused adoption changes nothing"
     assert stack.state.resources == () or all(
@@ -112,9 +114,9 @@ def test_missing_or_foreign_keys_fail_clearly_and_create_nothing(env: Stack) -> 
     stack = env.runner()
     for key_id in ("key_doesnotexist", foreign.id):
         set_keys(stack, {"k": {"adopt_id": key_id, "name": "theirs"}})
-        message = _failed(stack.preview())
+        message = _failed(stack.preview(), env)
         assert f"API key {key_id} cannot be adopted: organization org_1 has no key" in message
-        message = _failed(stack.up())
+        message = _failed(stack.up(), env)
         assert "Nothing was created" in message
     assert env.creates() == 0
     assert [k["id"] for k in env.emulator.keys()] == [foreign.id]
@@ -131,7 +133,7 @@ def test_a_key_held_by_another_resource_is_not_adopted_twice(env: Stack) -> None
         },
     )
     result = stack.up()
-    message = _failed(result)
+    message = _failed(result, env)
     assert "another resource of this stack already manages it" in message
     assert env.creates() == 1, "only the Console's create"
     assert list(env.live()) == [made["id"]]
@@ -179,3 +181,25 @@ def test_replacing_an_adopted_key_creates_a_new_one(env: Stack) -> None:
     new = stack.state.get("k")
     assert live[new.id]["type"] == "coding_agent"
     assert new.outputs["key"] == live[new.id]["key"]
+
+
+def test_an_adoption_that_fails_midway_is_finished_by_the_next_up(env: Stack) -> None:
+    made = env.console_create(name="before", max_usage=5)
+    stack = env.runner()
+    set_keys(stack, {"k": {"adopt_id": made["id"], "name": "after", "max_usage": 50}})
+
+    env.emulator.add_fault("server_error", method="GET", path=r".*/reveal", count=None)
+    assert "adopting API key" in _failed(stack.up(), env)
+    env.emulator.clear_faults()
+    env.emulator.add_fault("server_error", method="POST", path=r".*/api_keys/.+", count=None)
+    message = _failed(stack.up(), env)
+    assert "while applying the declared max_usage, name" in message
+    assert "run `pulumi up` again" in message
+    env.emulator.clear_faults()
+    assert not [r for r in stack.state.resources if r.type.endswith("ApiKey")]
+    assert env.live()[made["id"]]["name"] == "before"
+
+    ok(stack.up(), env, stack)
+    assert stack.state.get("k").outputs["key"] == made["key"]
+    assert (env.live()[made["id"]]["name"], env.live()[made["id"]]["max_usage"]) == ("after", 50)
+    assert list(env.live()) == [made["id"]]

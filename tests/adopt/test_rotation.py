@@ -136,3 +136,18 @@ def test_an_interrupted_rotation_keeps_the_old_key_and_the_next_up_finishes_it(
     assert [s.op for s in finished.steps if "ApiKey" in s.urn] == ["same", "delete-replaced"]
     assert list(env.live()) == [new.id]
     assert ops(ok(stack.preview(), env, stack)) == {"k": "same"}
+
+
+def test_a_rotation_whose_create_answer_is_lost_makes_exactly_one_new_key(env: Stack) -> None:
+    stack = env.runner()
+    set_keys(stack, {"k": {"name": "k", **EXPIRING}})
+    _made_at(env, stack, 25 * DAY)
+    old = stack.state.get("k")
+    env.emulator.add_fault("apply_then_fail", method="POST", path=r".*/api_keys", drop=True)
+    up = ok(stack.up(), env, stack)
+    assert ops(up) == {"k": "replace"}
+    new = stack.state.get("k")
+    live = env.live()
+    assert list(live) == [new.id], "one new key, the old one deleted"
+    assert new.id != old.id
+    assert new.outputs["key"] == live[new.id]["key"]
