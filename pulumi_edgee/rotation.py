@@ -87,7 +87,11 @@ def replaces(
     )
     if rotation is None:
         return []
-    print(f"edgee: rotating API key {key_id}: {rotation.reason}", file=sys.stdout, flush=True)
+    print(
+        f"edgee: API key {key_id} is due for rotation: {rotation.reason}",
+        file=sys.stdout,
+        flush=True,
+    )
     return [rotation.prop]
 
 

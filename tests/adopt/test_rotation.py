@@ -40,7 +40,7 @@ def test_rotation_before_expiry_replaces_the_key_new_one_first(env: Stack) -> No
 
     preview = ok(stack.preview(), env, stack)
     assert ops(preview) == {"safe": "same", "due": "replace"}
-    assert f"rotating API key {old['due']}: it expires at" in env.server.stdout_text()
+    assert f"API key {old['due']} is due for rotation: it expires at" in env.server.stdout_text()
 
     env.emulator.clear_requests()
     up = ok(stack.up(), env, stack)

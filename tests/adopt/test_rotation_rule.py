@@ -97,7 +97,10 @@ def test_replaces_reads_state_and_waits_for_unknowns(capsys: pytest.CaptureFixtu
     assert rotation.replaces("key_1", olds, {"rotateBeforeExpiryDays": 7.0}, NOW) == [
         "rotateBeforeExpiryDays"
     ]
-    assert "rotating API key key_1: it expires at 2026-06-05T12:00:00Z" in capsys.readouterr().out
+    assert (
+        "API key key_1 is due for rotation: it expires at 2026-06-05T12:00:00Z"
+        in capsys.readouterr().out
+    )
     assert rotation.replaces("key_1", olds, {"rotateBeforeExpiryDays": 3}, NOW) == []
     assert rotation.replaces("key_1", olds, {"rotateEveryDays": 31}, NOW) == ["rotateEveryDays"]
     assert rotation.replaces("key_1", olds, {"rotateEveryDays": 32}, NOW) == []
