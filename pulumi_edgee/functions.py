@@ -20,7 +20,6 @@ import pulumi
 from pulumi.runtime import get_config
 
 from .properties import WIRE_TO_PYTHON
-from .settings import CONFIG_SOURCES, resolve
 
 if TYPE_CHECKING:
     from .session import Session
@@ -70,6 +69,7 @@ class ApiKeyLookup:
 def _session() -> Session:
     """The process's session for the provider's settings, as the program sees them."""
     from .session import session_for
+    from .settings import CONFIG_SOURCES, resolve
 
     config = {s.config_key: get_config(s.config_key) for s in CONFIG_SOURCES}
     return session_for(resolve(config, os.environ))
