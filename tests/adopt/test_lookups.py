@@ -5,6 +5,7 @@ provider plugin's functions) against the emulator, and `get_api_key`, `get_api_k
 from __future__ import annotations
 
 import pytest
+from pulumi.runtime import rpc
 
 from pulumi_edgee import lookups
 from pulumi_edgee.session import Session
@@ -119,3 +120,14 @@ def test_a_failed_lookup_fails_the_program_clearly(env: Stack) -> None:
     assert "2 API keys of organization org_1 are named 'twin'" in str(result.error)
     assert second["id"] in str(result.error)
     env.leaks.record("program error", result.error)
+
+
+def test_a_lookup_of_a_key_the_program_makes_waits_for_its_id(env: Stack) -> None:
+    stack = env.runner(PROGRAMS / "chained")
+    preview = ok(stack.preview(), env, stack)
+    assert env.emulator.requests() == [], "an unknown argument: no lookup in the preview"
+    assert preview.outputs["foundName"].value == rpc.UNKNOWN
+    assert preview.outputs["foundMaxUsage"].value == rpc.UNKNOWN
+    up = ok(stack.up(), env, stack)
+    assert up.outputs["foundName"].value == "chained"
+    assert up.outputs["foundMaxUsage"].value == 3
