@@ -94,12 +94,6 @@ class KeyDirectory:
             self._finish_walk()
             return self._keys.get(key_id)
 
-    def ids(self) -> frozenset[str]:
-        """Every key id as of a walk at most `max_age` old (walking now if needed)."""
-        self.get("")
-        with self._changed:
-            return frozenset(self._keys)
-
     def put(self, key: ApiKeyObject) -> None:
         """Record the key as this process just wrote it."""
         self._record(key.id, key.model_copy(update={"key": None}))

@@ -7,15 +7,17 @@ is imported only when the provider first runs, keeping `import pulumi_edgee` lig
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
-from . import adoption, rotation
+from . import adoption, markers, rotation
 from .console import (
     ApiKeyCreate,
     ApiKeyObject,
@@ -24,15 +26,14 @@ from .console import (
     NotFoundError,
     OutcomeUnknownError,
 )
+from .console.deadline import current_step
+from .markers import Marker
 from .properties import INPUT_PROPS, PROPS, Change, Prop
 from .session import Session
 from .spec import ApiKeySpec, validate, whole_number
 
 PROVIDER_KEY = "__provider"
 
-# How far back a key found after an ambiguous create may have been made: covers the
-# clock difference between this machine and the Console API.
-CLOCK_SKEW = timedelta(minutes=2)
 # Creates attempted before giving up when each one's outcome stays unknown.
 CREATE_ATTEMPTS = 3
 
@@ -98,19 +99,17 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     ]
 
 
-def diff(
-    session: Session, key_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]
-) -> DiffResult:
+def diff(olds: Mapping[str, Any], news: Mapping[str, Any], key_id: str | None = None) -> DiffResult:
     """Compare old outputs with new inputs; only input properties can cause a change.
 
-    The key is claimed first: a replacement's create, which may follow, must never adopt
-    the very key it replaces. A key due for rotation is replaced too.
+    A key due for rotation is replaced too. Given the key's id, adoption notes the key
+    as held (and, when replaced, that its `adopt_id` must not be adopted again).
     """
-    session.claim(key_id)
     changed = changed_props(olds, news)
     replaces = [p.wire for p in changed if p.change is Change.REPLACE]
-    replaces += rotation.replaces(key_id, olds, news)
-    adoption.note_diff(key_id, news, replaced=bool(replaces))
+    replaces += rotation.replaces(key_id or "in state", olds, news)
+    if key_id is not None:
+        adoption.note_diff(key_id, news, replaced=bool(replaces))
     return DiffResult(
         changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False
     )
@@ -167,7 +166,8 @@ def _secret(obj: ApiKeyObject) -> str | None:
 
 
 def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
-    """Create the key; a key asked to start disabled is disabled before it is reported."""
+    """Create the key under a one-time marker name, then give it its declared name (and
+    disable it, if asked) in one update: only then is it reported (see `markers`)."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
     try:
         adopted = adoption.adopt(session, spec)
@@ -181,115 +181,121 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
             key=_secret(adopted),
         )
         return CreateResult(adopted.id, {**found, **settings_of(props)})
-    with session.creating(_fingerprint(spec)):
-        created = _create_reconciled(session, spec)
-        session.claim(created.id)
-    session.directory.put(created)
-    try:
-        secret = _secret_or_reveal(session, created.id, _secret(created))
-    except ApiKeyError as error:
-        _abandon(session, created.id, str(error))
-    live = created
-    if not spec.active:
-        live = _disable_new_key(session, created)
+    with session.step():
+        made, marker = _create_marked(session, spec)
+        live, secret = _finish(session, spec, made, marker)
+    session.directory.put(live)
     found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
-    return CreateResult(created.id, {**found, **settings_of(props)})
+    return CreateResult(live.id, {**found, **settings_of(props)})
 
 
-def _fingerprint(spec: ApiKeySpec) -> tuple[object, ...]:
-    """What reconciliation matches on; identical creates in one process take turns, so
-    one cannot adopt the key another is still making."""
-    return (
-        spec.name,
-        spec.type,
-        spec.coding_assistant,
-        frozenset(spec.models),
-        spec.max_usage,
-        spec.expires_in_days,
-    )
-
-
-def _create_reconciled(session: Session, spec: ApiKeySpec) -> ApiKeyObject:
-    """Create once, never twice: the Console API has no idempotency key, so when a
-    create's outcome is unknown, look for the key it may have made before trying again.
-
-    A candidate has the same settings, was not in the key list read before the first
-    attempt (the shared list view, at most its reuse window old), was created since the
-    first attempt began (less CLOCK_SKEW) and is not claimed by another resource this
-    process knows. One candidate is adopted, its secret recovered through reveal; none
-    means the create did not happen and it is retried; several stop with their ids, for
-    a person to decide.
-    """
-    body = ApiKeyCreate(**spec.model_dump(exclude={"active"}))
+def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Marker]:
+    """Create once, never twice: the Console API has no idempotency key, so every attempt
+    carries a marker of its own, and when an attempt's outcome is unknown the keys are
+    listed for this create's markers before trying again. A marked key found is this
+    create's, whatever the clocks and whatever other stacks do; none found means the
+    attempt did not happen (yet): a later application leaves a marked key that no stack
+    takes and that the next walk past its expiry removes."""
     client = session.client
-    try:
-        existing = session.directory.ids()
-    except ConsoleError as error:
-        raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
-    started = datetime.now(timezone.utc) - CLOCK_SKEW
+    tried: list[Marker] = []
     for _ in range(CREATE_ATTEMPTS):
+        marker = Marker.new(_remaining(session))
+        tried.append(marker)
+        body = ApiKeyCreate(**spec.model_dump(exclude={"active"}) | {"name": marker.name})
         try:
-            return client.create_api_key(body)
+            return client.create_api_key(body), marker
         except OutcomeUnknownError:
             pass
         except ConsoleError as error:
             raise ApiKeyError(f"creating API key {spec.name!r} failed: {error}") from None
-        try:
-            candidates = [
-                k.id
-                for k in client.list_api_keys()
-                if k.id not in existing and _made_by(k, spec, started)
-            ]
-            adopted = session.claim_sole_unclaimed(candidates)
-        except LookupError as several:
-            raise ApiKeyError(
-                f"creating API key {spec.name!r} had an unknown outcome and several keys "
-                f"match it ({several}): delete the extra ones in the Edgee Console, then run "
-                "`pulumi refresh` and `pulumi up`"
-            ) from None
-        except ConsoleError as error:
-            raise ApiKeyError(
-                f"creating API key {spec.name!r} had an unknown outcome and checking for the "
-                f"key failed ({error}): look for a key named {spec.name!r} created since "
-                f"{_timestamp(started)} in the Edgee Console and delete it before running "
-                "`pulumi up` again"
-            ) from None
-        if adopted is not None:
-            return _adopt(session, spec, adopted)
+        found = _find_marked(session, spec, tried)
+        if found is not None:
+            return found
     raise ApiKeyError(
         f"creating API key {spec.name!r} failed: {CREATE_ATTEMPTS} attempts had an unknown "
-        "outcome and none made a key; run `pulumi up` again"
+        "outcome and none made a key; run `pulumi up` again (a key the Console API makes "
+        f"from them later is named {markers.PREFIX}... and removed by the next command "
+        "that lists the keys)"
     )
 
 
-def _adopt(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
-    """The key an ambiguous create made, with its secret."""
+def _remaining(session: Session) -> float:
+    step = current_step()
+    return session.deadlines.step if step is None else max(step.remaining(), 0.0)
+
+
+def _find_marked(
+    session: Session, spec: ApiKeySpec, tried: list[Marker]
+) -> tuple[ApiKeyObject, Marker] | None:
+    """This create's key, if one of its attempts made one; the secret recovered through
+    reveal. Should several attempts have been applied, the extra keys are removed."""
+    by_name = {m.name: m for m in tried}
     try:
-        return session.client.reveal_api_key(key_id)
+        found = [k for k in session.client.list_api_keys() if k.name in by_name]
+    except ConsoleError as error:
+        raise ApiKeyError(
+            f"creating API key {spec.name!r} had an unknown outcome and checking for the "
+            f"key failed ({error}); run `pulumi up` again: a key it made is named "
+            f"{markers.PREFIX}... and is removed by the next command that lists the keys"
+        ) from None
+    if not found:
+        return None
+    adopted, *extra = found
+    for key in extra:
+        _remove(session, key.id)
+    try:
+        revealed = session.client.reveal_api_key(adopted.id)
     except ConsoleError as error:
         _abandon(
             session,
-            key_id,
-            f"creating API key {spec.name!r} made key {key_id}, but revealing its secret "
-            f"failed ({error})",
+            adopted.id,
+            f"creating API key {spec.name!r} made key {adopted.id}, but revealing its "
+            f"secret failed ({error})",
         )
+    return revealed, by_name[adopted.name]
+
+
+def _finish(
+    session: Session, spec: ApiKeySpec, made: ApiKeyObject, marker: Marker
+) -> tuple[ApiKeyObject, str]:
+    """Give the marked key its declared name (and disable it when declared inactive) in
+    one update, and make sure of its secret; a key that cannot be finished is removed
+    rather than left outside the stack."""
+    changes: dict[str, Any] = {"name": spec.name}
+    if not spec.active:
+        changes["active"] = False
+    try:
+        secret = _secret_or_reveal(session, made.id, _secret(made))
+        live = session.client.update_api_key(made.id, ApiKeyUpdate(**changes))
+    except (ApiKeyError, ConsoleError) as error:
+        reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
+        _abandon(session, made.id, reason)
+    if live.name == marker.name:  # a key in state must never look like a leftover
+        _abandon(session, made.id, f"renaming new API key {made.id} to {spec.name!r} failed")
+    _report_odd(live)
+    return live, secret
 
 
 def _abandon(session: Session, key_id: str, reason: str) -> NoReturn:
     """Delete a key this step made but cannot hand to the stack (no secret, or it could
     not be made as declared), then fail: the stack never learns of it, so leaving it
-    would orphan it, and the next `up` starts clean."""
-    session.directory.discard(key_id)
+    would orphan it, and the next `up` starts clean. The removal gets a budget of its
+    own, since the step's may be what ran out."""
     try:
-        session.client.delete_api_key(key_id)
-    except NotFoundError:
-        pass
+        _remove(session, key_id)
     except ConsoleError as error:
         raise ApiKeyError(
             f"{reason}; removing key {key_id} failed too ({error}): delete it in the Edgee "
             "Console, it is not managed by this stack, then run `pulumi up` again"
         ) from None
     raise ApiKeyError(f"{reason}; key {key_id} was removed, run `pulumi up` again") from None
+
+
+def _remove(session: Session, key_id: str) -> None:
+    """Delete a key only this step knows of; gone already is fine."""
+    session.directory.discard(key_id)
+    with session.rollback(), contextlib.suppress(NotFoundError):
+        session.client.delete_api_key(key_id)
 
 
 def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
@@ -306,46 +312,24 @@ def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
     return revealed
 
 
-def _made_by(key: ApiKeyObject, spec: ApiKeySpec, since: datetime) -> bool:
-    """Whether `key` could be the one an ambiguous create of `spec` made."""
-    return (
-        key.created_at >= since
-        and key.name == spec.name
-        and key.type == spec.type
-        and key.coding_assistant == spec.coding_assistant
-        and frozenset(key.models) == frozenset(spec.models)
-        and key.max_usage == spec.max_usage
-        and _days_between(key.created_at, key.expires_at) == spec.expires_in_days
-    )
-
-
-def _disable_new_key(session: Session, created: ApiKeyObject) -> ApiKeyObject:
-    """The create body has no `active`: disable the new key, or remove it rather than
-    leave a working key the stack does not know about."""
-    try:
-        disabled = session.client.update_api_key(created.id, ApiKeyUpdate(active=False))
-    except ConsoleError as error:
-        _abandon(session, created.id, f"disabling new API key {created.id} failed: {error}")
-    session.directory.put(disabled)
-    return disabled
-
-
 def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     """Refresh from the live key; a key deleted out of band leaves the stack.
 
     Reads share one list walk (see `directory`); a key the walk did not list is
     confirmed gone by a direct read before it is dropped.
     """
+    _guard_organization(session, "reading", key_id, props)
     client = session.client
     try:
-        live = session.directory.get(key_id) or client.get_api_key(key_id)
+        with session.step():
+            live = session.directory.get(key_id) or client.get_api_key(key_id)
+            secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
     except NotFoundError:
         session.directory.discard(key_id)
         return ReadResult(None, {})
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
-    session.claim(key_id)
-    secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
+    _report_odd(live)
     expires_in_days = props.get("expiresInDays")
     if expires_in_days is None:
         expires_in_days = _days_between(live.created_at, live.expires_at)
@@ -367,6 +351,7 @@ def update(
     session: Session, key_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Apply the in-place changes and return the full outputs, keeping the secret."""
+    _guard_organization(session, "updating", key_id, olds)
     spec = ApiKeySpec.model_validate(_inputs_of(news))
     changes = {
         p.python: getattr(spec, p.python)
@@ -375,14 +360,15 @@ def update(
     }
     if "models" in changes:
         changes["models"] = list(spec.models)
-    session.claim(key_id)
     if not changes:
         # Only how the resource manages its key changed (rotation settings): no request.
         secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
         kept = {p.wire: olds.get(p.wire) for p in PROPS if not p.secret}
         return {**kept, "key": wrap_rpc_secret(secret), **settings_of(news)}
     try:
-        live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+        with session.step():
+            live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+            secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
     except NotFoundError:
         raise ApiKeyError(
             f"updating API key {key_id} failed: it no longer exists; run `pulumi refresh` to "
@@ -391,40 +377,64 @@ def update(
     except ConsoleError as error:
         raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
     session.directory.put(live)
-    found = outputs(
-        live,
-        email=spec.email,
-        expires_in_days=spec.expires_in_days,
-        key=_secret_or_reveal(session, key_id, _plain(olds.get("key"))),
-    )
+    _report_odd(live)
+    found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
     return {**found, **settings_of(news)}
 
 
-def delete(session: Session, key_id: str) -> None:
+def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     """Delete the key; one that is already gone is what was asked for.
 
     A 404 is believed only once the key list confirms it: with a wrong organization
     every key answers 404, and taking that as success would orphan every key. A key
     another resource adopted in this same command is its now, and is left alone.
     """
+    _guard_organization(session, "deleting", key_id, props)
     if adoption.adopted_here(key_id):
         return
     sent_at = session.directory.now()
     try:
-        session.client.delete_api_key(key_id)
-    except NotFoundError:
-        try:
-            still_listed = session.directory.get(key_id, taken_after=sent_at)
-        except ConsoleError as error:
-            raise ApiKeyError(f"deleting API key {key_id} failed: {error}") from None
-        if still_listed is not None:
-            raise ApiKeyError(
-                f"deleting API key {key_id} failed: the Console API answered 404 but still "
-                "lists the key; run `pulumi destroy` again"
-            ) from None
+        with session.step():
+            try:
+                session.client.delete_api_key(key_id)
+            except NotFoundError:
+                if session.directory.get(key_id, taken_after=sent_at) is not None:
+                    raise ApiKeyError(
+                        f"deleting API key {key_id} failed: the Console API answered 404 but "
+                        "still lists the key; run `pulumi destroy` again"
+                    ) from None
     except ConsoleError as error:
         raise ApiKeyError(f"deleting API key {key_id} failed: {error}") from None
     session.directory.discard(key_id)
+
+
+def _guard_organization(
+    session: Session, doing: str, key_id: str, props: Mapping[str, Any]
+) -> None:
+    """Refuse to act on a key that state places in another organization than the one
+    configured: there every key would read as deleted and every delete "succeed"
+    while the keys keep working."""
+    recorded = props.get("organizationId")
+    configured = session.settings.organization_id
+    if isinstance(recorded, str) and recorded and recorded != configured:
+        raise ApiKeyError(
+            f"{doing} API key {key_id} refused: the stack's state says it belongs to "
+            f"organization {recorded!r}, but the provider is configured for organization "
+            f"{configured!r}. Set `edgee:organizationId` (or EDGEE_ORGANIZATION_ID) back to "
+            f"{recorded!r}; to move keys to {configured!r}, remove them from this stack "
+            f"with `pulumi state delete` under {recorded!r} first and declare new ones"
+        )
+
+
+def _report_odd(key: ApiKeyObject) -> None:
+    """Say which fields of the key could not be read (they are shown as unset, so the
+    next `pulumi up` sets them as declared); the engine shows the provider's stderr."""
+    if key.odd_fields:
+        print(
+            f"pulumi-edgee: warning: API key {key.id} has fields the provider cannot read "
+            f"({', '.join(key.odd_fields)}); they are shown as unset",
+            file=sys.stderr,
+        )
 
 
 def _plain(value: Any) -> Any:

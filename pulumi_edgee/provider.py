@@ -62,7 +62,7 @@ class ApiKeyProvider(ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         from . import lifecycle
 
-        return lifecycle.diff(self._session(), _id, _olds, _news)
+        return lifecycle.diff(_olds, _news, key_id=_id)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from . import lifecycle
@@ -82,4 +82,4 @@ class ApiKeyProvider(ResourceProvider):
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         from . import lifecycle
 
-        lifecycle.delete(self._session(), _id)
+        lifecycle.delete(self._session(), _id, _props)

@@ -8,57 +8,120 @@ process; they all reach the Console API through the one pooled client kept here.
 from __future__ import annotations
 
 import functools
+import math
 import os
+import sys
 import threading
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from .console import ConsoleClient
+from . import markers
+from .console import ConsoleClient, ConsoleError, KeyList, NotFoundError
+from .console.deadline import REQUEST_DEADLINE_ENV_VAR, STEP_DEADLINE_ENV_VAR, step_budget
 from .directory import KeyDirectory
 from .settings import CONFIG_SOURCES, Settings, resolve
+
+GRACE_ENV_VAR = "EDGEE_LEFTOVER_GRACE_SECONDS"
+
+
+def _seconds(
+    environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False
+) -> float:
+    """A finite positive number of seconds from the environment, else the default."""
+    try:
+        value = float(environ.get(name, default))
+    except ValueError:
+        return default
+    usable = math.isfinite(value) and (value > 0 or (allow_zero and value == 0))
+    return value if usable else default
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Total budgets: a request, a lifecycle step, and the allowance for clock differences
+    between machines when judging a create marker expired (see `markers`)."""
+
+    request: float = 30.0
+    step: float = 120.0
+    grace: float = 60.0
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Deadlines:
+        return cls(
+            request=_seconds(environ, REQUEST_DEADLINE_ENV_VAR, cls.request),
+            step=_seconds(environ, STEP_DEADLINE_ENV_VAR, cls.step),
+            grace=_seconds(environ, GRACE_ENV_VAR, cls.grace, allow_zero=True),
+        )
 
 
 class Session:
     """What one process keeps per set of credentials: a pooled client, a shared view of
-    the key list, and the ids of keys this process knows belong to a resource (so
-    reconciliation never adopts them)."""
+    the key list, and the budgets its steps run under.
 
-    def __init__(self, settings: Settings) -> None:
+    Every list walk, whoever makes it, also removes the leftovers of interrupted creates
+    it sees (keys still named by a create marker whose creator has given up).
+    """
+
+    def __init__(self, settings: Settings, deadlines: Deadlines | None = None) -> None:
         self.settings = settings
+        self.deadlines = deadlines or Deadlines.from_environment()
         self.client = ConsoleClient(
-            settings.console_url, settings.organization_id, settings.api_token
+            settings.console_url,
+            settings.organization_id,
+            settings.api_token,
+            request_deadline=self.deadlines.request,
+            on_walk=self._remove_leftovers,
         )
         self.directory = KeyDirectory(self.client)
-        self._claimed: set[str] = set()
-        self._claims_lock = threading.Lock()
-        self._creating: dict[Hashable, threading.Lock] = {}
+        self._removing: set[str] = set()
+        self._removing_lock = threading.Lock()
 
     @contextmanager
-    def creating(self, fingerprint: Hashable) -> Iterator[None]:
-        """Serialize creates of identical keys, so that reconciling one never adopts a key
-        another is still making."""
-        with self._claims_lock:
-            lock = self._creating.setdefault(fingerprint, threading.Lock())
-        with lock:
+    def step(self) -> Iterator[None]:
+        """Bound a lifecycle step (every request and retry in it) to the step deadline."""
+        with step_budget(self.deadlines.step, f"step deadline ({STEP_DEADLINE_ENV_VAR})"):
             yield
 
-    def claim(self, key_id: str) -> None:
-        """Record that a resource owns this key."""
-        with self._claims_lock:
-            self._claimed.add(key_id)
+    @contextmanager
+    def rollback(self) -> Iterator[None]:
+        """A budget of one request deadline for removing a key a step made but cannot
+        report, even when the step's own budget is spent."""
+        what = f"request deadline ({REQUEST_DEADLINE_ENV_VAR})"
+        with step_budget(self.deadlines.request, what, replace=True):
+            yield
 
-    def claim_sole_unclaimed(self, key_ids: list[str]) -> str | None:
-        """Atomically claim the only unclaimed id among `key_ids`; None if there is none.
-
-        Raises `LookupError` listing them when more than one is unclaimed.
-        """
-        with self._claims_lock:
-            free = [k for k in key_ids if k not in self._claimed]
-            if len(free) > 1:
-                raise LookupError(", ".join(free))
-            if free:
-                self._claimed.add(free[0])
-            return free[0] if free else None
+    def _remove_leftovers(self, keys: KeyList, walk_started: float) -> None:
+        """Delete the keys of this walk that are expired create markers. Safe whoever made
+        them: a creator adopts its marked key only before the marker's expiry, and this
+        walk began after expiry plus the grace, so a key still named by the marker when
+        listed will never be adopted. A failure is left for a later walk."""
+        expired = [
+            k.id for k in keys if markers.expired(k.name, walk_started, self.deadlines.grace)
+        ]
+        for key_id in expired:
+            with self._removing_lock:
+                if key_id in self._removing:
+                    continue
+                self._removing.add(key_id)
+            try:
+                self.client.delete_api_key(key_id)
+                print(
+                    f"pulumi-edgee: removed key {key_id}, left behind by an interrupted create",
+                    file=sys.stderr,
+                )
+            except NotFoundError:
+                pass
+            except ConsoleError as error:
+                print(
+                    f"pulumi-edgee: could not remove key {key_id}, left behind by an "
+                    f"interrupted create ({error}); a later command will try again",
+                    file=sys.stderr,
+                )
+            finally:
+                with self._removing_lock:
+                    self._removing.discard(key_id)
+            self.directory.discard(key_id)
 
     def __repr__(self) -> str:
         return f"Session(console_url={self.settings.console_url!r})"

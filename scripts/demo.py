@@ -1,23 +1,30 @@
-"""Run the quickstart stack end to end against the local Console API emulator.
+"""Run the quickstart stack end to end against the local Console API emulator, and prove
+each step did what its title says.
 
-preview, up, an in-place change, refresh (after a change made outside the stack) and
-destroy, each through the real Pulumi dynamic provider server, printing what each step
-did and what the emulator holds afterwards. Needs no Pulumi CLI and no network.
+preview, up, an in-place change, a change made in the Console picked up by refresh and
+put back by the next up, and destroy. Each command runs the unchanged program through a
+provider process of its own, as the Pulumi CLI does. After each step the emulator's keys
+and the stack's state are checked; the demo stops with exit status 1 at the first step
+whose effect is missing. Last, everything it printed is searched for the Console token
+and every gateway key it saw. Needs no Pulumi CLI and no network.
 
     python scripts/demo.py
+    python scripts/demo.py --reuse-process   # one provider process for every command
 """
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import sys
-from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
-from pulumi_edgee.testing.program import OutputValue, ProgramRunner, RunResult
+from pulumi_edgee.testing import EmulatorHandle, LeakDetector, run_emulator
+from pulumi_edgee.testing.program import ProgramRunner, RunResult
 from pulumi_edgee.testing.provider_server import ProviderServer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
@@ -25,65 +32,159 @@ ORGANIZATION = "org_1"
 SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
 
 
-def show(title: str, result: RunResult, emulator: EmulatorHandle) -> None:
-    print(f"\n== {title}")
-    keys_steps = [s for s in result.steps if s.urn.split("::")[2].endswith("edgee:ApiKey")]
-    for step in keys_steps:
-        if step.op != "same":
-            calls = ", ".join(step.calls)
-            print(f"  {SYMBOLS.get(step.op, '*'):>2} {step.op:<8} {step.name:<14} ({calls})")
-    counts = Counter(step.op for step in keys_steps)
-    summary = ", ".join(f"{op}: {n}" for op, n in sorted(counts.items()))
-    print(f"  summary: {summary or 'nothing to do'}")
-    if result.outputs:
+class StepFailed(Exception):
+    """A step did not have the effect its title announces."""
+
+
+class Demo:
+    """The stack, the emulator, and a transcript of everything printed."""
+
+    def __init__(self, stack: ProgramRunner, emulator: EmulatorHandle, token: str) -> None:
+        self.stack = stack
+        self.emulator = emulator
+        self.token = token
+        self.printed: list[str] = []
+        self.keys_seen: set[str] = set()
+
+    def say(self, text: str = "") -> None:
+        self.printed.append(text)
+        print(text, flush=True)
+
+    def live_keys(self) -> dict[str, dict[str, Any]]:
+        """The emulator's keys by logical name in the stack (by id when not in state)."""
+        held = self.emulator.keys()
+        live = {str(k["id"]): k for k in held}
+        self.keys_seen.update(str(k["key"]) for k in live.values())
+        names = {r.id: r.name for r in self.stack.state.resources if r.custom}
+        return {names.get(key_id, key_id): key for key_id, key in live.items()}
+
+    def run(self, title: str, result: RunResult) -> dict[str, str]:
+        """Print a command's steps, outputs and the emulator's keys; the step per key."""
+        self.say(f"\n== {title}")
+        ops: dict[str, str] = {}
+        for step in result.steps:
+            if not step.urn.split("::")[2].endswith("edgee:ApiKey"):
+                continue
+            ops.setdefault(step.name, step.op)
+            if step.op != "same":
+                changed = f"; changed: {', '.join(step.changed)}" if step.changed else ""
+                symbol = SYMBOLS.get(step.op, "*")
+                self.say(
+                    f"  {symbol:>2} {step.op:<8} {step.name:<12} ({', '.join(step.calls)}{changed})"
+                )
         for name, output in sorted(result.outputs.items()):
-            print(f"  output {name} = {render(output)}")
-    keys = emulator.keys()
-    described = ", ".join(
-        f"{k['name']!r} (max_usage={k['max_usage']}, active={k['active']})" for k in keys
-    )
-    print(f"  emulator holds {len(keys)} key(s){': ' + described if keys else ''}")
-    if result.error is not None:
-        raise SystemExit(f"{title} failed: {result.error}")
-
-
-def render(output: OutputValue) -> str:
-    return "[secret]" if output.secret else repr(output.value)
-
-
-def main() -> int:
-    token = "demo_" + secrets.token_hex(12)
-    with (
-        run_emulator(token=token, organization_id=ORGANIZATION) as emulator,
-        ProviderServer(project="edgee-quickstart", cwd=EXAMPLE) as server,
-    ):
-        print(f"Console API emulator at {emulator.url}; quickstart program in {EXAMPLE}")
-        stack = ProgramRunner(
-            EXAMPLE,
-            server,
-            {"edgee:apiToken": token, "edgee:consoleUrl": emulator.url},
-            secret_config_keys=["edgee:apiToken"],
+            self.say(f"  output {name} = {output}")
+        for output in result.outputs.values():
+            if output.secret and isinstance(output.value, str):
+                self.keys_seen.add(output.value)
+        keys = self.live_keys()
+        described = ", ".join(
+            f"{k['name']!r} (max_usage={k['max_usage']}, active={k['active']})"
+            for k in keys.values()
         )
-        show("pulumi preview", stack.preview(), emulator)
-        show("pulumi up", stack.up(), emulator)
-        stack.set_config("backendMaxUsage", 2500)
-        show("pulumi up (backendMaxUsage 1000 -> 2500: in-place update)", stack.up(), emulator)
+        self.say(f"  emulator holds {len(keys)} key(s){': ' + described if keys else ''}")
+        if result.error is not None:
+            raise StepFailed(f"{title} failed: {result.error}")
+        return ops
 
-        backend_id = stack.state.get("backend").id
-        with httpx.Client(
-            base_url=emulator.organization_url,
-            headers={"Authorization": f"Bearer {token}"},
-        ) as console:
-            console.post(f"/api_keys/{backend_id}", json={"active": False}).raise_for_status()
-        print("\n(someone disables the backend key in the Edgee Console)")
-        show("pulumi refresh", stack.refresh(), emulator)
-        print(f"  state now says backend active={stack.state.get('backend').outputs['active']}")
-        show("pulumi up (puts the key back as declared)", stack.up(), emulator)
-        show("pulumi destroy", stack.destroy(), emulator)
-        if emulator.keys():
-            print("keys left behind after destroy", file=sys.stderr)
-            return 1
-    print("\nDone: every key the stack made was deleted; no secret was printed.")
+    def expect(self, condition: bool, effect: str) -> None:
+        """Say what was proved, or stop: the step's effect is missing."""
+        if not condition:
+            raise StepFailed(f"expected {effect}")
+        self.say(f"  ok: {effect}")
+
+    def no_secret_printed(self) -> None:
+        leaks = LeakDetector()
+        leaks.add_secrets(self.token, *self.keys_seen)
+        leaks.record("demo output", "\n".join(self.printed))
+        found = leaks.leaks()
+        if found:
+            raise StepFailed(f"a secret was printed: {found}")
+        self.say(
+            f"\nNo secret printed: {len(self.printed)} lines searched for the Console token "
+            f"and the {len(self.keys_seen)} gateway keys seen."
+        )
+
+
+def steps(demo: Demo) -> None:
+    """The quickstart's life, each step checked against the emulator and the state."""
+    stack = demo.stack
+    ops = demo.run("pulumi preview", stack.preview())
+    demo.expect(ops == {"backend": "create", "claude-code": "create"}, "two creates planned")
+    demo.expect(demo.live_keys() == {}, "no key made by a preview")
+
+    ops = demo.run("pulumi up", stack.up())
+    keys = demo.live_keys()
+    demo.expect(ops == {"backend": "create", "claude-code": "create"}, "two keys created")
+    demo.expect(set(keys) == {"backend", "claude-code"}, "both keys live in the Console")
+    backend_id = stack.state.get("backend").id
+
+    stack.set_config("backendMaxUsage", 2500)
+    ops = demo.run("pulumi up (backendMaxUsage 1000 -> 2500: in-place update)", stack.up())
+    backend = demo.live_keys().get("backend", {})
+    demo.expect(ops.get("backend") == "update", "backend updated in place")
+    demo.expect(
+        backend.get("id") == backend_id and backend.get("max_usage") == 2500,
+        "the same backend key now has max_usage=2500",
+    )
+
+    with httpx.Client(
+        base_url=demo.emulator.organization_url,
+        headers={"Authorization": f"Bearer {demo.token}"},
+    ) as console:
+        console.post(f"/api_keys/{backend_id}", json={"active": False}).raise_for_status()
+    demo.say("\n(someone disables the backend key in the Edgee Console)")
+    refreshed = stack.refresh()
+    demo.run("pulumi refresh", refreshed)
+    changed = [s.changed for s in refreshed.steps_for("backend")]
+    demo.expect(changed == [("active",)], "the refresh found backend's `active` changed")
+    demo.expect(
+        stack.state.get("backend").outputs.get("active") is False,
+        "state now says backend active=False, as the Console does",
+    )
+
+    ops = demo.run("pulumi up (puts the key back as declared)", stack.up())
+    backend = demo.live_keys().get("backend", {})
+    demo.expect(ops.get("backend") == "update", "backend updated in place")
+    demo.expect(
+        backend.get("id") == backend_id and backend.get("active") is True,
+        "the same backend key is active again",
+    )
+
+    ops = demo.run("pulumi destroy", stack.destroy())
+    demo.expect(ops == {"backend": "delete", "claude-code": "delete"}, "both keys deleted")
+    demo.expect(demo.live_keys() == {}, "no key left behind in the Console")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--reuse-process",
+        action="store_true",
+        help="one provider process for every command (unlike the CLI; the refresh then "
+        "answers from the process's 5-second list view and misses the Console change)",
+    )
+    args = parser.parse_args(argv)
+    token = "demo_" + secrets.token_hex(12)
+    with run_emulator(token=token, organization_id=ORGANIZATION) as emulator:
+        config = {"edgee:apiToken": token, "edgee:consoleUrl": emulator.url}
+        server = (
+            ProviderServer(project="edgee-quickstart", cwd=EXAMPLE) if args.reuse_process else None
+        )
+        try:
+            stack = ProgramRunner(EXAMPLE, server, config, secret_config_keys=["edgee:apiToken"])
+            demo = Demo(stack, emulator, token)
+            demo.say(f"Console API emulator at {emulator.url}; quickstart program in {EXAMPLE}")
+            try:
+                steps(demo)
+                demo.say("\nDone: every step had its effect; every key the stack made is deleted.")
+                demo.no_secret_printed()
+            except StepFailed as failure:
+                print(f"\nFAILED: {failure}", file=sys.stderr)
+                return 1
+        finally:
+            if server is not None:
+                server.stop()
     return 0
 
 

@@ -3,12 +3,14 @@
 Imported lazily by the provider, so it may pull in httpx and pydantic.
 """
 
-from .client import ConsoleClient, check_base_url, is_loopback
+from .client import ConsoleClient, KeyList, check_base_url, is_loopback
 from .errors import (
     ApiError,
     AuthenticationError,
+    CommunicationError,
     ConfigurationError,
     ConsoleError,
+    DeadlineExceededError,
     InvalidRequestError,
     NotFoundError,
     OrganizationNotFoundError,
@@ -17,7 +19,6 @@ from .errors import (
     RateLimitedError,
     RetryableApiError,
     ServerError,
-    TransportError,
     UnexpectedResponseError,
     UnsupportedOperationError,
 )
@@ -30,10 +31,13 @@ __all__ = [
     "ApiKeyObject",
     "ApiKeyUpdate",
     "AuthenticationError",
+    "CommunicationError",
     "ConfigurationError",
     "ConsoleClient",
     "ConsoleError",
+    "DeadlineExceededError",
     "InvalidRequestError",
+    "KeyList",
     "NotFoundError",
     "OrganizationNotFoundError",
     "OutcomeUnknownError",
@@ -42,7 +46,6 @@ __all__ = [
     "RetryPolicy",
     "RetryableApiError",
     "ServerError",
-    "TransportError",
     "UnexpectedResponseError",
     "UnsupportedOperationError",
     "check_base_url",

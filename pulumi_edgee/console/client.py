@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import ipaddress
+import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+import httpcore
 import httpx
 import pydantic
 
+from .deadline import (
+    REQUEST_DEADLINE_ENV_VAR,
+    Budget,
+    DeadlineBackend,
+    current_step,
+    request_budget,
+)
 from .errors import (
     ApiError,
     AuthenticationError,
+    CommunicationError,
     ConfigurationError,
+    DeadlineExceededError,
     InvalidRequestError,
     NotFoundError,
     OrganizationNotFoundError,
@@ -23,7 +35,6 @@ from .errors import (
     RateLimitedError,
     RetryableApiError,
     ServerError,
-    TransportError,
     UnexpectedResponseError,
     UnsupportedOperationError,
     scrub,
@@ -37,6 +48,12 @@ except PackageNotFoundError:
     _VERSION = "0.0.0"
 
 _DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# A request's total budget, whatever the server's pace (the timeouts above are per read).
+DEFAULT_REQUEST_DEADLINE = 30.0
+# A list walk that has not ended after this many pages (1,000,000 keys at 100 a page),
+# or after this many empty pages in a row that say more follow, is not going to end.
+MAX_PAGES = 10_000
+MAX_EMPTY_PAGES = 5
 # Failures raised before any byte of the request could reach the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ITEM_FIELDS = ("data", "items", "api_keys")
@@ -86,24 +103,51 @@ def _validation_detail(exc: pydantic.ValidationError) -> str:
 def _json(response: httpx.Response, method: str, path: str) -> Any:
     try:
         return response.json()
-    except ValueError:
-        raise UnexpectedResponseError(method, path, "the body is not JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: brackets nested too deep
+        raise UnexpectedResponseError(method, path, "the body is not readable JSON") from None
+
+
+# Fields without which a key cannot be told apart or shown: a key missing one is unreadable.
+_REQUIRED_FIELDS = frozenset(
+    name for name, field in ApiKeyObject.model_fields.items() if field.is_required()
+)
 
 
 def _parse_key(data: Any, method: str, path: str) -> ApiKeyObject:
+    """The key object, with optional fields that cannot be read taken as unset (and
+    named in `odd_fields`); `UnexpectedResponseError` when a required one is unreadable."""
     try:
         return ApiKeyObject.model_validate(data)
     except pydantic.ValidationError as exc:
+        odd = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if isinstance(data, dict) and odd and not odd & _REQUIRED_FIELDS:
+            kept = {k: v for k, v in data.items() if k not in odd}
+            return ApiKeyObject.model_validate(kept).with_odd_fields(tuple(sorted(odd)))
         detail = f"not a key object ({_validation_detail(exc)})"
         raise UnexpectedResponseError(method, path, detail) from None
+
+
+class KeyList(list[ApiKeyObject]):
+    """The keys of a list walk, and the ids of listed entries that could not be read
+    (each with the reason), so that no reader takes such a key for deleted."""
+
+    def __init__(self, keys: list[ApiKeyObject], unreadable: dict[str, str]) -> None:
+        super().__init__(keys)
+        self.unreadable = unreadable
 
 
 def _key_from(response: httpx.Response, method: str, path: str) -> ApiKeyObject:
     return _parse_key(_json(response, method, path), method, path)
 
 
-def _page(body: Any, path: str) -> tuple[list[ApiKeyObject], str | None, bool | None]:
-    """Split a list answer into keys, next cursor and has_more, across tolerated shapes."""
+def _page(
+    body: Any, path: str, unreadable: dict[str, str]
+) -> tuple[list[ApiKeyObject], str | None, bool | None]:
+    """Split a list answer into keys, next cursor and has_more, across tolerated shapes.
+
+    An entry that is not a readable key is set aside in `unreadable` (by id, when it
+    has one): one odd key of another stack must not stop this one's walk.
+    """
     raw: Any = body
     cursor: Any = None
     has_more: Any = None
@@ -113,8 +157,16 @@ def _page(body: Any, path: str) -> tuple[list[ApiKeyObject], str | None, bool | 
         has_more = body.get("has_more")
     if not isinstance(raw, list):
         raise UnexpectedResponseError("GET", path, "no list of keys in the answer")
+    keys = []
+    for item in raw:
+        try:
+            keys.append(_parse_key(item, "GET", path))
+        except UnexpectedResponseError as error:
+            key_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(key_id, str):
+                unreadable[key_id] = str(error)
     return (
-        [_parse_key(item, "GET", path) for item in raw],
+        keys,
         None if cursor is None else str(cursor),
         has_more if isinstance(has_more, bool) else None,
     )
@@ -137,6 +189,20 @@ def _field_errors(body: Any) -> dict[str, str]:
     return {name: "; ".join(reasons) for name, reasons in found.items()}
 
 
+class _BoundedTransport(httpx.HTTPTransport):
+    """httpx's transport over `DeadlineBackend`, so that budgets bound every socket
+    operation; a TLS context is built only for an https:// Console URL."""
+
+    def __init__(self, *, https: bool) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context() if https else None,
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=DeadlineBackend(),
+        )
+
+
 class ConsoleClient:
     """Gateway API key operations of one organization, safe to share between threads.
 
@@ -151,8 +217,10 @@ class ConsoleClient:
         token: str,
         *,
         timeout: httpx.Timeout | None = None,
+        request_deadline: float = DEFAULT_REQUEST_DEADLINE,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        on_walk: Callable[[KeyList, float], None] | None = None,
     ) -> None:
         base_url = check_base_url(base_url)
         token = token.strip()
@@ -165,6 +233,8 @@ class ConsoleClient:
         self._token = token
         self._keys_path = f"/v1/organizations/{quote(organization_id, safe='')}/api_keys"
         self._retry = retry or RetryPolicy()
+        self._request_deadline = request_deadline
+        self._on_walk = on_walk
         # None until the server proves whether it serves GET /api_keys/{id}.
         self._get_one_served: bool | None = None
         self._http = httpx.Client(
@@ -175,7 +245,7 @@ class ConsoleClient:
                 "Accept": "application/json",
             },
             timeout=timeout or _DEFAULT_TIMEOUT,
-            transport=transport,
+            transport=transport or _BoundedTransport(https=base_url.startswith("https:")),
             follow_redirects=False,
         )
 
@@ -213,20 +283,30 @@ class ConsoleClient:
         except UnexpectedResponseError as exc:
             raise OutcomeUnknownError("POST", path, exc) from exc
 
-    def list_api_keys(self, *, page_size: int = 100) -> list[ApiKeyObject]:
-        """Every key of the organization, following the cursor through all pages."""
+    def list_api_keys(self, *, page_size: int = 100) -> KeyList:
+        """Every key of the organization, following the cursor through all pages.
+
+        A walk that would not end (a cursor seen before, more than `MAX_PAGES` pages,
+        `MAX_EMPTY_PAGES` empty pages in a row that say more follow) stops with an error.
+        A complete walk is handed to `on_walk` with the time it began (epoch seconds).
+        """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         path = self._keys_path
         keys: dict[str, ApiKeyObject] = {}
+        unreadable: dict[str, str] = {}
         seen: set[str] = set()
         cursor: str | None = None
-        while True:
+        empty = 0
+        started = time.time()
+        for _ in range(MAX_PAGES):
             params: dict[str, Any] = {"limit": page_size}
             if cursor is not None:
                 params["cursor"] = cursor
             response = self._request("GET", path, params=params)
-            items, cursor, has_more = _page(_json(response, "GET", path), path)
+            raw_count = len(unreadable)
+            items, cursor, has_more = _page(_json(response, "GET", path), path, unreadable)
+            raw_count = len(unreadable) - raw_count
             for item in items:
                 keys.setdefault(item.id, item)
             if cursor is None:
@@ -235,12 +315,27 @@ class ConsoleClient:
                     raise UnexpectedResponseError(
                         "GET", path, "has_more is true but no cursor was given"
                     )
-                return list(keys.values())
+                break
             if has_more is False:
-                return list(keys.values())
+                break
             if cursor in seen:
                 raise UnexpectedResponseError("GET", path, "the same page cursor came back twice")
             seen.add(cursor)
+            empty = 0 if items or raw_count else empty + 1
+            if empty >= MAX_EMPTY_PAGES:
+                raise UnexpectedResponseError(
+                    "GET", path, f"{empty} empty pages in a row each said more keys follow"
+                )
+        else:
+            raise UnexpectedResponseError(
+                "GET", path, f"the key list did not end after {MAX_PAGES} pages"
+            )
+        for key_id in keys:
+            unreadable.pop(key_id, None)
+        walked = KeyList(list(keys.values()), unreadable)
+        if self._on_walk is not None:
+            self._on_walk(walked, started)
+        return walked
 
     def get_api_key(self, key_id: str) -> ApiKeyObject:
         """Read one key (without its secret); `NotFoundError` when it does not exist.
@@ -296,7 +391,12 @@ class ConsoleClient:
         self._get_one_served = served
 
     def _find_in_list(self, key_id: str) -> ApiKeyObject | None:
-        return next((key for key in self.list_api_keys() if key.id == key_id), None)
+        keys = self.list_api_keys()
+        if key_id in keys.unreadable:
+            path = self._key_path(key_id)
+            detail = f"listed but unreadable: {keys.unreadable[key_id]}"
+            raise UnexpectedResponseError("GET", path, detail)
+        return next((key for key in keys if key.id == key_id), None)
 
     def _request(
         self,
@@ -314,15 +414,16 @@ class ConsoleClient:
         while True:
             try:
                 return self._send(method, path, json, params)
-            except (RetryableApiError, TransportError) as exc:
+            except (RetryableApiError, CommunicationError) as exc:
                 applied_maybe = isinstance(exc, ServerError) or (
-                    isinstance(exc, TransportError) and exc.may_have_been_sent
+                    isinstance(exc, CommunicationError) and exc.may_have_been_sent
                 )
                 if applied_maybe and not idempotent:
                     raise OutcomeUnknownError(method, path, exc) from exc
-                retry_after = None if isinstance(exc, TransportError) else exc.retry_after
+                retry_after = None if isinstance(exc, CommunicationError) else exc.retry_after
                 wait = policy.delay(attempt, policy.clock() - started, retry_after)
-                if wait is None:
+                step = current_step()
+                if wait is None or (step is not None and wait >= step.remaining()):
                     raise
                 policy.sleep(wait)
                 attempt += 1
@@ -330,21 +431,51 @@ class ConsoleClient:
     def _send(
         self, method: str, path: str, json: dict[str, Any] | None, params: dict[str, Any] | None
     ) -> httpx.Response:
+        budget = self._budget()
+        if budget.remaining() <= 0:
+            raise DeadlineExceededError(
+                method, path, may_have_been_sent=False, detail=f"{budget.describe()} ran out"
+            )
         try:
-            response = self._http.request(method, path, json=json, params=params)
-        except httpx.RequestError as exc:
-            # Any failure to get a readable answer, including a body that cannot be decoded
-            # (the request was then certainly sent). Not chained: the httpx exception holds
-            # the request, Authorization header included.
-            raise TransportError(
+            with request_budget(budget):
+                response = self._http.request(method, path, json=json, params=params)
+        except httpx.TimeoutException as exc:
+            if budget.remaining() > 0:
+                raise self._communication_error(method, path, exc) from None
+            raise DeadlineExceededError(
                 method,
                 path,
                 may_have_been_sent=not isinstance(exc, _NOT_SENT),
-                detail=f"{type(exc).__name__} at {self._base_url}: {scrub(str(exc), self._token)}",
+                detail=f"no complete answer within {budget.describe()}",
             ) from None
+        except httpx.RequestError as exc:
+            raise self._communication_error(method, path, exc) from None
         if response.is_success:
             return response
         raise self._error(response, method, path)
+
+    def _budget(self) -> Budget:
+        """This request's budget: the request deadline, or what is left of the step's."""
+        own = Budget(
+            time.monotonic() + self._request_deadline,
+            self._request_deadline,
+            f"request deadline ({REQUEST_DEADLINE_ENV_VAR})",
+        )
+        step = current_step()
+        return step if step is not None and step.deadline < own.deadline else own
+
+    def _communication_error(
+        self, method: str, path: str, exc: httpx.RequestError
+    ) -> CommunicationError:
+        """Any failure to get a readable answer, including a body that cannot be decoded
+        (the request was then certainly sent). Not chained by callers: the httpx
+        exception holds the request, Authorization header included."""
+        return CommunicationError(
+            method,
+            path,
+            may_have_been_sent=not isinstance(exc, _NOT_SENT),
+            detail=f"{type(exc).__name__} at {self._base_url}: {scrub(str(exc), self._token)}",
+        )
 
     def _error(self, response: httpx.Response, method: str, path: str) -> ApiError:
         """The one place that turns an HTTP error status into a typed error."""

@@ -3,6 +3,26 @@
 The provider decides what to do from the class alone (retry, reconcile, report), so every
 HTTP or transport failure maps to exactly one class here. Messages are shown to people in
 `pulumi up` output and logs: they never carry the Console API token or a gateway key.
+
+Hierarchy:
+
+* ConsoleError
+  + ConfigurationError - settings the client refuses (plain-http remote URL, empty token)
+  + CommunicationError - no readable HTTP answer (refused, dropped, timed out)
+    - DeadlineExceededError - a request's or a step's total time budget ran out
+  + UnexpectedResponseError - a 2xx body that cannot be read, a list walk that does not end
+  + OutcomeUnknownError - a create that may or may not have been applied
+  + ApiError - an HTTP error status
+    - AuthenticationError - 401
+    - NotFoundError - 404 on a key
+    - UnsupportedOperationError - 405, 501
+    - InvalidRequestError - 400, 422
+    - OrganizationScopedError
+      · PermissionDeniedError - 403
+      · OrganizationNotFoundError - 404 on the key collection
+    - RetryableApiError
+      · RateLimitedError - 429
+      · ServerError - 5xx except 501
 """
 
 from __future__ import annotations
@@ -63,11 +83,12 @@ class UnexpectedResponseError(ConsoleError):
         )
 
 
-class TransportError(ConsoleError):
+class CommunicationError(ConsoleError):
     """The exchange failed below HTTP (connection refused, timeout, dropped connection).
 
-    `may_have_been_sent` is False only when no connection could be opened, i.e. the
-    server cannot have acted on the request.
+    `may_have_been_sent` is False only when no byte of the request can have reached the
+    server, i.e. the server cannot have acted on it. (Named apart from httpx's
+    `TransportError`, which this wraps without chaining.)
     """
 
     def __init__(self, method: str, path: str, *, may_have_been_sent: bool, detail: str) -> None:
@@ -77,6 +98,11 @@ class TransportError(ConsoleError):
         super().__init__(
             f"Could not complete {method} {path} with the Edgee Console API{_suffix(detail)}"
         )
+
+
+class DeadlineExceededError(CommunicationError):
+    """A request or a whole step ran past its total time budget (not a per-read timeout:
+    a server that drips one byte at a time is cut off too)."""
 
 
 class OutcomeUnknownError(ConsoleError):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+)
 
 
 def _reject_bool(value: Any) -> Any:
@@ -22,7 +30,8 @@ class ApiKeyObject(BaseModel):
     """A Gateway API key as the Console API returns it.
 
     Unknown fields are ignored and a new `type` value is kept as a plain string, so that
-    the service growing its object does not break existing stacks.
+    the service growing its object does not break existing stacks. `odd_fields` names
+    optional fields whose values could not be read and were taken as unset.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -41,6 +50,15 @@ class ApiKeyObject(BaseModel):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     key: SecretStr | None = None
+    _odd: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def odd_fields(self) -> tuple[str, ...]:
+        return self._odd
+
+    def with_odd_fields(self, names: tuple[str, ...]) -> ApiKeyObject:
+        self._odd = names
+        return self
 
     @field_validator("models", mode="before")
     @classmethod

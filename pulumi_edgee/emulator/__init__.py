@@ -1,5 +1,11 @@
 """Local emulator of the Edgee Console API (Gateway API keys), per docs/console-api.md.
 
+Laid out by concern: `keys` (the stored key and its JSON form), `validation` (the
+contract's body rules), `store` (keys, order, cursors), `persistence` (the state
+file), `faults` (fault rules), `requestlog`, the facade `backend`; then the HTTP side,
+which holds no state: `wire` (requests, responses, errors), `console_routes`,
+`admin_routes`, `app` (dispatch), `server` (socket) and `transport` (in-process httpx).
+
 Importing this package is cheap (standard library only); `EmulatorTransport`, which
 needs httpx, loads on first use.
 """
@@ -8,29 +14,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .app import ConsoleApp, DropConnection, Headers, HttpRequest, HttpResponse
-from .backend import (
-    ApiKey,
+from .app import ConsoleApp, RouteGroup
+from .backend import EmulatorBackend
+from .errors import (
     BackendError,
-    EmulatorBackend,
-    FaultDecision,
-    FaultRule,
     FieldError,
     Immutable,
     InvalidPageRequest,
     KeyNotFound,
-    KeyPage,
-    RequestRecord,
     StateFileError,
     ValidationFailed,
 )
+from .faults import FaultDecision, FaultRule, fault_json
+from .keys import KeyPage, StoredKey, key_json
+from .requestlog import RequestRecord, request_json
 from .server import EmulatorServer
+from .wire import DropConnection, Headers, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from .transport import EmulatorTransport
 
 __all__ = [
-    "ApiKey",
     "BackendError",
     "ConsoleApp",
     "DropConnection",
@@ -48,8 +52,13 @@ __all__ = [
     "KeyNotFound",
     "KeyPage",
     "RequestRecord",
+    "RouteGroup",
     "StateFileError",
+    "StoredKey",
     "ValidationFailed",
+    "fault_json",
+    "key_json",
+    "request_json",
 ]
 
 

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from .app import ConsoleApp
-from .backend import EmulatorBackend, StateFileError
+from .backend import EmulatorBackend
+from .errors import StateFileError
 from .server import EmulatorServer
 
 # Names of environment variables, not secrets.
@@ -44,7 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get(TOKEN_ENV),
         help=f"accepted bearer token (or ${TOKEN_ENV})",
     )
-    parser.add_argument("--organization-id", required=True, help="the organization served")
+    parser.add_argument(
+        "--organization-id",
+        required=True,
+        action="append",
+        help="an organization served; repeat for several (the first is the default)",
+    )
     parser.add_argument("--state-file", help="JSON file to load keys from and save them to")
     parser.add_argument(
         "--read-only-token",
@@ -70,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = ConsoleApp(
             backend,
             token=args.token,
-            organization_id=args.organization_id,
+            organization_id=args.organization_id[0],
+            extra_organization_ids=args.organization_id[1:],
             read_only_token=args.read_only_token or None,
             serve_key_get=args.serve_key_get,
         )

@@ -16,12 +16,14 @@ import selectors
 import socket
 import socketserver
 import threading
+import time
 from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from .app import ConsoleApp, DropConnection, HttpRequest, HttpResponse, error_response
+from .app import ConsoleApp
+from .wire import DropConnection, HttpRequest, HttpResponse, error_response, reason_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the app (which answers 405 where a route lacks it), not
+        # http.server's HTML 501 for methods without a do_ handler, such as TRACE.
+        if name.startswith("do_"):
+            return self.do_GET
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default one-line-per-request stderr log."""
 
@@ -98,6 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(significant))
 
     def _write(self, response: HttpResponse, *, close: bool = False) -> None:
+        if response.drip_interval_ms is not None:
+            self._drip(response, response.drip_interval_ms / 1000)
+            return
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
@@ -107,6 +119,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.body:
             self.wfile.write(response.body)
+
+    def _drip(self, response: HttpResponse, interval: float) -> None:
+        """Send the whole answer one byte at a time, `interval` apart, while the client stays."""
+        lines = [
+            f"{self.protocol_version} {response.status} {reason_phrase(response.status)}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+            *(f"{name}: {value}" for name, value in response.headers),
+            f"Content-Length: {len(response.body)}",
+        ]
+        answer = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
+        for index in range(len(answer)):
+            if index and interval:
+                time.sleep(interval)
+            try:
+                self.wfile.write(answer[index : index + 1])
+            except OSError:
+                self.close_connection = True
+                return
 
 
 class _HttpServer(ThreadingHTTPServer):

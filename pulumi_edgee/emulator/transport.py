@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import httpx
 
-from .app import ConsoleApp, DropConnection, HttpRequest
+from .app import ConsoleApp
+from .wire import DropConnection, HttpRequest
 
 
 class EmulatorTransport(httpx.BaseTransport):

@@ -14,11 +14,21 @@ from .emulator import (
     run_emulator,
     spawn_emulator,
 )
-from .program import (
+from .engine import (
     EngineError,
+    LifeCycle,
+    ModelStack,
+    Props,
+    ResourceState,
+    configured_server,
+    edgee_config,
+    provider_payload,
+    resource_urn,
+)
+from .program import (
+    UNKNOWN_VALUE,
     OutputValue,
     ProgramRunner,
-    ResourceState,
     RunResult,
     StackState,
     Step,
@@ -27,20 +37,28 @@ from .provider_server import ProviderCallError, ProviderServer
 from .secrets import LeakDetector
 
 __all__ = [
+    "UNKNOWN_VALUE",
     "EmulatorAdminError",
     "EmulatorClient",
     "EmulatorHandle",
     "EmulatorProcess",
     "EngineError",
     "LeakDetector",
+    "LifeCycle",
+    "ModelStack",
     "OutputValue",
     "ProgramRunner",
+    "Props",
     "ProviderCallError",
     "ProviderServer",
     "ResourceState",
     "RunResult",
     "StackState",
     "Step",
+    "configured_server",
+    "edgee_config",
+    "provider_payload",
+    "resource_urn",
     "run_emulator",
     "spawn_emulator",
 ]

@@ -14,7 +14,7 @@ import selectors
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,10 +100,43 @@ class EmulatorClient:
         """Forget all keys, faults and the request log."""
         self._call("POST", "reset")
 
+    def insert_key(self, **fields: Any) -> dict[str, Any]:
+        """Store a key exactly as given (odd fields too), as another tool might have made it."""
+        key: dict[str, Any] = self._call("POST", "keys", fields)
+        return key
+
+    def organizations(self) -> list[str]:
+        """The organizations the token reaches, the default first."""
+        organizations: list[str] = self._call("GET", "organizations")["organizations"]
+        return organizations
+
+    def add_organization(self, organization_id: str) -> None:
+        """Serve one more organization, reachable by the same token."""
+        self._call("POST", "organizations", {"id": organization_id})
+
+    def clock_offset(self) -> float:
+        """Seconds by which the emulator's clock is shifted."""
+        offset: float = self._call("GET", "clock")["offset_seconds"]
+        return offset
+
+    def set_clock_offset(self, seconds: float) -> None:
+        """Skew the emulator's clock (negative: behind); `reset` sets it back to 0."""
+        self._call("POST", "clock", {"offset_seconds": seconds})
+
     def mark_used(self, key_id: str) -> dict[str, Any]:
         """Set the key's `last_used_at` to now, as gateway traffic would; returns the key."""
         key: dict[str, Any] = self._call("POST", f"keys/{key_id}/use")
         return key
+
+    def gateway_spend(self, key_id: str) -> dict[str, Any]:
+        """The key's Gateway spend this month (`spent_usd`, `month`, `max_usage`)."""
+        spend: dict[str, Any] = self._call("GET", f"keys/{key_id}/spend")
+        return spend
+
+    def set_gateway_spend(self, key_id: str, usd: float) -> dict[str, Any]:
+        """Set the key's Gateway spend this month, e.g. to its `max_usage` to exhaust it."""
+        spend: dict[str, Any] = self._call("POST", f"keys/{key_id}/spend", {"spent_usd": usd})
+        return spend
 
 
 @dataclass
@@ -125,6 +158,7 @@ def run_emulator(
     *,
     token: str,
     organization_id: str,
+    extra_organization_ids: Sequence[str] = (),
     read_only_token: str | None = None,
     serve_key_get: bool = False,
     state_file: str | os.PathLike[str] | None = None,
@@ -148,6 +182,7 @@ def run_emulator(
         organization_id=organization_id,
         read_only_token=read_only_token,
         serve_key_get=serve_key_get,
+        extra_organization_ids=extra_organization_ids,
     )
     with EmulatorServer(app, host=host, port=port) as server:
         handle = EmulatorHandle(
@@ -164,6 +199,7 @@ def spawn_emulator(
     *,
     token: str,
     organization_id: str,
+    extra_organization_ids: Sequence[str] = (),
     read_only_token: str | None = None,
     serve_key_get: bool = False,
     state_file: str | os.PathLike[str] | None = None,
@@ -183,9 +219,9 @@ def spawn_emulator(
         host,
         "--port",
         str(port),
-        "--organization-id",
-        organization_id,
     ]
+    for organization in (organization_id, *extra_organization_ids):
+        command += ["--organization-id", organization]
     if state_file is not None:
         command += ["--state-file", os.fspath(state_file)]
     if serve_key_get:

@@ -22,6 +22,7 @@ masked, not encrypted).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import json
@@ -30,22 +31,32 @@ import runpy
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import yaml  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2
 from pulumi.errors import RunError
 from pulumi.runtime import config as runtime_config
-from pulumi.runtime import rpc, settings
+from pulumi.runtime import settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks, set_mocks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from .engine import (
+    DYNAMIC_TYPE_PREFIX,
+    PROVIDER_KEY,
+    UNKNOWN,
+    EngineError,
+    LifeCycle,
+    Props,
+    ResourceState,
+    StepOp,
+    annotate,
+)
 from .provider_server import (
-    CheckResponse,
     ProviderServer,
     decode_properties,
     encode_properties,
@@ -54,6 +65,7 @@ from .provider_server import (
 
 __all__ = [
     "DYNAMIC_TYPE_PREFIX",
+    "UNKNOWN_VALUE",
     "EngineError",
     "EngineMonitor",
     "Operation",
@@ -64,11 +76,10 @@ __all__ = [
     "StackState",
     "Step",
     "StepOp",
+    "Unknown",
 ]
 
-DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
 STACK_TYPE = "pulumi:pulumi:Stack"
-PROVIDER_KEY = "__provider"
 
 # How a secret looks in a checkpoint: the signature key and secret signature, plus the
 # ciphertext. The harness never encrypts; it writes a placeholder, so an exported state
@@ -79,81 +90,64 @@ _MASKED = {
 }
 
 Operation = Literal["preview", "up", "refresh", "destroy"]
-StepOp = Literal[
-    "create",
-    "update",
-    "replace",
-    "same",
-    "delete",
-    "delete-replaced",
-    "read",
-    "import",
-    "refresh",
-    "refresh-delete",
-]
-
-T = TypeVar("T")
 
 
-class EngineError(Exception):
-    """The engine itself refused a step: check failures, a protected resource, a duplicate
-    URN, a resource type this harness cannot serve."""
+class Unknown:
+    """An output value not known until the resource is created (a preview's ids and
+    provider-computed outputs). Shown as ``[unknown]``, as the CLI shows ``output<string>``."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "[unknown]"
+
+
+UNKNOWN_VALUE = Unknown()
+
+
+def _known(value: Any) -> Any:
+    """A decoded value with the wire's unknown sentinel replaced by ``UNKNOWN_VALUE``."""
+    if value == UNKNOWN:
+        return UNKNOWN_VALUE
+    if isinstance(value, dict):
+        return {k: _known(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_known(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
 class OutputValue:
-    """A stack output and whether it is a secret (Automation API's ``OutputValue``)."""
+    """A stack output and whether it is a secret (Automation API's ``OutputValue``); an
+    output not known yet (in a preview) holds ``UNKNOWN_VALUE`` and keeps its secretness."""
 
     value: Any
     secret: bool = False
 
-
-@dataclass(frozen=True)
-class ResourceState:
-    """One resource in the state, as the engine's checkpoint records it.
-
-    ``inputs`` and ``outputs`` hold plain values; ``secret_inputs`` and ``secret_outputs``
-    name the top-level properties the checkpoint would encrypt. ``pending_delete`` marks an
-    old resource replaced create-before-delete whose Delete has not happened yet.
-    """
-
-    urn: str
-    type: str
-    custom: bool
-    id: str = ""
-    inputs: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    secret_inputs: frozenset[str] = frozenset()
-    secret_outputs: frozenset[str] = frozenset()
-    parent: str = ""
-    dependencies: tuple[str, ...] = ()
-    protect: bool = False
-    delete_before_replace: bool | None = None
-    additional_secret_outputs: tuple[str, ...] = ()
-    retain_on_delete: bool = False
-    external: bool = False
-    pending_delete: bool = False
-
     @property
-    def name(self) -> str:
-        """The logical name (last URN segment)."""
-        return urn_name(self.urn)
+    def known(self) -> bool:
+        """False when the value (or a part of it) is only known after an ``up``."""
+        return UNKNOWN_VALUE is not self.value and repr(UNKNOWN_VALUE) not in repr(self.value)
 
-    @property
-    def provider(self) -> str | None:
-        """The serialized dynamic provider (``__provider``) the engine uses for this resource."""
-        value = self.outputs.get(PROVIDER_KEY, self.inputs.get(PROVIDER_KEY))
-        return None if value is None else str(value)
+    def __str__(self) -> str:
+        return "[secret]" if self.secret else repr(self.value)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One engine step: the resource, what happened to it, and the provider calls it made."""
+    """One engine step: the resource, what happened to it, the provider calls it made, and
+    for a refresh the outputs it found changed."""
 
     urn: str
     op: StepOp
     calls: tuple[str, ...] = ()
     error: BaseException | None = None
+    changed: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -164,13 +158,15 @@ class Step:
 @dataclass(frozen=True)
 class RunResult:
     """What one command did: its steps in order, the stack outputs, every provider call of
-    the command (handshake included), and the error that failed it, if any."""
+    the command (handshake included), the error that failed it, if any, and what its
+    provider process printed (empty when the runner reuses one process)."""
 
     operation: Operation
     steps: list[Step]
     outputs: dict[str, OutputValue]
     calls: list[str]
     error: BaseException | None = None
+    logs: str = ""
 
     @property
     def change_summary(self) -> dict[str, int]:
@@ -209,26 +205,13 @@ class StackState:
 
 
 @dataclass(frozen=True)
-class _Props:
-    """Plain property values plus the names of those that are secret."""
-
-    values: dict[str, Any]
-    secrets: frozenset[str] = frozenset()
-
-    def wrapped(self) -> dict[str, Any]:
-        return {
-            k: rpc.wrap_rpc_secret(v) if k in self.secrets else v for k, v in self.values.items()
-        }
-
-
-@dataclass(frozen=True)
 class _Goal:
     """A resource registration as the engine reads it from the program."""
 
     type: str
     custom: bool
     parent: str
-    props: _Props
+    props: Props
     dependencies: tuple[str, ...]
     protect: bool
     delete_before_replace: bool | None
@@ -238,7 +221,7 @@ class _Goal:
     retain_on_delete: bool
     import_id: str
 
-    def state(self, urn: str, id_: str, inputs: _Props, outputs: _Props) -> ResourceState:
+    def state(self, urn: str, id_: str, inputs: Props, outputs: Props) -> ResourceState:
         aso = frozenset(self.additional_secret_outputs) & outputs.values.keys()
         return ResourceState(
             urn=urn,
@@ -258,7 +241,7 @@ class _Goal:
         )
 
 
-def _goal(request: Any, props: _Props) -> _Goal:
+def _goal(request: Any, props: Props) -> _Goal:
     return _Goal(
         type=request.type,
         custom=request.custom,
@@ -277,20 +260,7 @@ def _goal(request: Any, props: _Props) -> _Goal:
     )
 
 
-def _annotate(
-    outputs: Mapping[str, Any], provider_secrets: Collection[str], sent: _Props
-) -> _Props:
-    """The engine's secret marking of provider outputs (it sent everything in plain text):
-    an output is secret if the provider wrapped it or an input of the same name was secret."""
-    secrets = frozenset(k for k in outputs if k in provider_secrets or k in sent.secrets)
-    return _Props(dict(outputs), secrets)
-
-
-def _checked(response: CheckResponse, news: _Props) -> _Props:
-    return _annotate(response.inputs, response.secret_keys, news)
-
-
-def _ignore_changes(news: _Props, old: ResourceState, paths: Sequence[str]) -> _Props:
+def _ignore_changes(news: Props, old: ResourceState, paths: Sequence[str]) -> Props:
     """Apply ``ignore_changes`` like the engine: the old input value replaces the new one."""
     values, secrets = dict(news.values), set(news.secrets)
     for path in paths:
@@ -303,26 +273,7 @@ def _ignore_changes(news: _Props, old: ResourceState, paths: Sequence[str]) -> _
                 secrets.add(path)
         else:
             values.pop(path, None)
-    return _Props(values, frozenset(secrets))
-
-
-def _logged(calls: list[str], method: str, fn: Callable[..., T], *args: Any) -> T:
-    calls.append(method)
-    return fn(*args)
-
-
-def _delete(
-    server: ProviderServer, res: ResourceState, calls: list[str], *, preview: bool, replacing: bool
-) -> None:
-    """A Delete step: protected resources are refused; components, external (read) and
-    retained resources leave state without a provider call; a preview makes no call."""
-    if res.protect and not replacing:
-        raise EngineError(
-            f"unable to delete resource {res.urn!r} as it is currently marked for protection"
-        )
-    if preview or not res.custom or res.external or res.retain_on_delete:
-        return
-    _logged(calls, "Delete", server.delete, res.id, res.urn, res.outputs, res.inputs)
+    return Props(values, frozenset(secrets))
 
 
 class _NoMocks(Mocks):
@@ -349,7 +300,7 @@ class EngineMonitor(MockMonitor):
         self, server: ProviderServer, old: Sequence[ResourceState], *, preview: bool
     ) -> None:
         super().__init__(_NoMocks())
-        self.server = server
+        self.engine = LifeCycle(server, preview=preview)
         self.preview = preview
         self.steps: list[Step] = []
         self.stack_outputs: dict[str, OutputValue] = {}
@@ -404,14 +355,14 @@ class EngineMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        goal = _goal(request, _Props(*decode_properties(request.object)))
+        goal = _goal(request, Props(*decode_properties(request.object)))
         old = self._begin(urn)
         if not request.custom:
             new = self._register_component(urn, goal, old)
         else:
             new = self._register_custom(urn, goal, old)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, new.id, new.outputs)
-        outputs = _Props(new.outputs, new.secret_outputs)
+        outputs = Props(new.outputs, new.secret_outputs)
         return resource_pb2.RegisterResourceResponse(
             urn=urn,
             id=new.id,
@@ -426,20 +377,19 @@ class EngineMonitor(MockMonitor):
         """A ``get`` (resource option ``id=``): Read with the program's props as both the
         properties and the inputs; runs in previews too; the result is an external resource."""
         urn = self.make_urn(request.parent, request.type, request.name)
-        props = _Props(*decode_properties(request.properties))
+        props = Props(*decode_properties(request.properties))
         old = self._begin(urn)
         calls: list[str] = []
         try:
             self._require_dynamic(request.type)
-            read = _logged(
-                calls, "Read", self.server.read, request.id, urn, props.values, props.values
-            )
+            calls.append("Read")
+            read = self.engine.server.read(request.id, urn, props.values, props.values)
             if not read.id:
                 raise EngineError(f"resource {request.id!r} does not exist")
         except Exception as exn:
             self._record(Step(urn, "read", tuple(calls), exn))
             raise
-        outputs = _annotate(read.outputs, read.secret_keys, props)
+        outputs = annotate(read.outputs, read.secret_keys, props)
         aso = frozenset(request.additionalSecretOutputs) & outputs.values.keys()
         new = ResourceState(
             urn=urn,
@@ -457,7 +407,7 @@ class EngineMonitor(MockMonitor):
         )
         self._complete(Step(urn, "read", tuple(calls)), new, old)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, new.id, new.outputs)
-        wrapped = _Props(new.outputs, new.secret_outputs).wrapped()
+        wrapped = Props(new.outputs, new.secret_outputs).wrapped()
         return resource_pb2.ReadResourceResponse(urn=urn, properties=encode_properties(wrapped))
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -471,7 +421,7 @@ class EngineMonitor(MockMonitor):
                 )
                 if res.type == STACK_TYPE:
                     self.stack_outputs = {
-                        k: OutputValue(v, k in secrets) for k, v in values.items()
+                        k: OutputValue(_known(v), k in secrets) for k, v in values.items()
                     }
         return empty_pb2.Empty()
 
@@ -493,128 +443,52 @@ class EngineMonitor(MockMonitor):
             op: StepOp = "create"
         else:
             op = "same" if old.inputs == goal.props.values else "update"
-        outputs = _Props(old.outputs, old.secret_outputs) if old is not None else _Props({})
+        outputs = Props(old.outputs, old.secret_outputs) if old is not None else Props({})
         new = goal.state(urn, "", goal.props, outputs)
         self._complete(Step(urn, op), new, old)
         return new
 
     def _register_custom(self, urn: str, goal: _Goal, old: ResourceState | None) -> ResourceState:
         calls: list[str] = []
-        op: StepOp = "create" if old is None else "same"
+        decided: list[StepOp] = ["create" if old is None else "same"]
         try:
             self._require_dynamic(goal.type)
             if goal.import_id and (old is None or old.id != goal.import_id):
-                op = "import"
+                decided.append("import")
                 self._import(urn, goal, calls)
             news = goal.props
             if old is not None:
                 news = _ignore_changes(news, old, goal.ignore_changes)
-            check = _logged(
-                calls, "Check", self.server.check, urn, old.inputs if old else {}, news.values
+            done = self.engine.register(
+                urn,
+                news,
+                old,
+                calls,
+                delete_before_replace=goal.delete_before_replace,
+                replace_on_changes=goal.replace_on_changes,
+                secret_outputs=goal.additional_secret_outputs,
+                protect=goal.protect,
+                decided=decided.append,
             )
-            self._raise_failures(urn, check)
-            inputs = _checked(check, news)
-            if old is None:
-                new = self._create(urn, goal, inputs, calls)
-            else:
-                op, provider_dbr = self._diff(urn, goal, old, inputs, calls)
-                if op == "same":
-                    new = goal.state(urn, old.id, inputs, _Props(old.outputs, old.secret_outputs))
-                elif op == "update":
-                    new = self._update(urn, goal, old, inputs, calls)
-                else:
-                    new = self._replace(urn, goal, old, provider_dbr, calls)
         except Exception as exn:
-            self._record(Step(urn, op, tuple(calls), exn))
+            self._record(Step(urn, decided[-1], tuple(calls), exn))
             raise
-        self._complete(Step(urn, op, tuple(calls)), new, old)
+        if old is not None and done.replaced:
+            with self._lock:
+                (self._deleted if done.replaced == "deleted" else self._condemned).add(id(old))
+        new = goal.state(urn, done.id, done.inputs, done.outputs)
+        self._complete(Step(urn, done.op, tuple(calls)), new, old)
         return new
 
     def _import(self, urn: str, goal: _Goal, calls: list[str]) -> None:
         """The engine's import reads the id with no properties and no inputs; the Python
         dynamic provider server then fails (it cannot find ``__provider``)."""
-        _logged(calls, "Read", self.server.read, goal.import_id, urn, {}, {})
+        calls.append("Read")
+        self.engine.server.read(goal.import_id, urn, {}, {})
         raise EngineError(
             "the dynamic provider server accepted an import Read; "
             "ProgramRunner does not model imports any further"
         )
-
-    @staticmethod
-    def _raise_failures(urn: str, check: CheckResponse) -> None:
-        if check.failures:
-            reasons = "; ".join(f"{prop}: {reason}" for prop, reason in check.failures)
-            raise EngineError(f"resource {urn!r} is invalid: {reasons}")
-
-    def _create(self, urn: str, goal: _Goal, inputs: _Props, calls: list[str]) -> ResourceState:
-        """Create; in a preview the provider is not called and the outputs are the checked
-        inputs with an unknown id (the server answers supportsPreview=False)."""
-        if self.preview:
-            return goal.state(urn, "", inputs, inputs)
-        created = _logged(calls, "Create", self.server.create, urn, inputs.values)
-        return goal.state(
-            urn, created.id, inputs, _annotate(created.outputs, created.secret_keys, inputs)
-        )
-
-    def _diff(
-        self, urn: str, goal: _Goal, old: ResourceState, inputs: _Props, calls: list[str]
-    ) -> tuple[StepOp, bool]:
-        """Diff against the old outputs; the step to take and the provider's
-        delete-before-replace answer."""
-        diff = _logged(
-            calls, "Diff", self.server.diff, old.id, urn, old.outputs, inputs.values, old.inputs
-        )
-        changes, replaces = diff.changes, list(diff.replaces)
-        if changes == "unknown":
-            # The engine diffs the inputs itself, `__provider` included; only then does it
-            # know changed keys, and so only then can `replace_on_changes` apply.
-            keys = old.inputs.keys() | inputs.values.keys()
-            changed = sorted(k for k in keys if old.inputs.get(k) != inputs.values.get(k))
-            changes = "some" if changed else "none"
-            replaces += [
-                k for k in changed if k in goal.replace_on_changes or "*" in goal.replace_on_changes
-            ]
-        if changes == "none":
-            return "same", diff.delete_before_replace
-        return ("replace" if replaces else "update"), diff.delete_before_replace
-
-    def _update(
-        self, urn: str, goal: _Goal, old: ResourceState, inputs: _Props, calls: list[str]
-    ) -> ResourceState:
-        """Update in place; a preview keeps the checked inputs as the outputs."""
-        if self.preview:
-            return goal.state(urn, old.id, inputs, inputs)
-        updated = _logged(
-            calls, "Update", self.server.update, old.id, urn, old.outputs, inputs.values, old.inputs
-        )
-        return goal.state(
-            urn, old.id, inputs, _annotate(updated.outputs, updated.secret_keys, inputs)
-        )
-
-    def _replace(
-        self, urn: str, goal: _Goal, old: ResourceState, provider_dbr: bool, calls: list[str]
-    ) -> ResourceState:
-        """Replace: Check again from scratch, then Create the new resource; the old one is
-        deleted after the program (create-before-delete) or first when the resource option,
-        or else the provider's diff, asks for delete-before-replace."""
-        if old.protect and goal.protect:
-            raise EngineError(
-                f"unable to replace resource {urn!r} as it is currently marked for protection"
-            )
-        check = _logged(calls, "Check", self.server.check, urn, {}, goal.props.values)
-        self._raise_failures(urn, check)
-        inputs = _checked(check, goal.props)
-        dbr = goal.delete_before_replace
-        if dbr is None:
-            dbr = provider_dbr
-        if dbr:
-            _delete(self.server, old, calls, preview=self.preview, replacing=True)
-            with self._lock:
-                self._deleted.add(id(old))
-            return self._create(urn, goal, inputs, calls)
-        new = self._create(urn, goal, inputs, calls)
-        with self._lock:
-            self._condemned.add(id(old))
-        return new
 
     def finish(self) -> None:
         """The deletes the engine generates once the program has finished: it walks the old
@@ -631,13 +505,7 @@ class EngineMonitor(MockMonitor):
                 continue
             calls: list[str] = []
             try:
-                _delete(
-                    self.server,
-                    old,
-                    calls,
-                    preview=self.preview,
-                    replacing=op == "delete-replaced",
-                )
+                self.engine.delete(old, calls, replacing=op == "delete-replaced")
             except Exception as exn:
                 self._record(Step(old.urn, op, tuple(calls), exn))
                 return
@@ -645,11 +513,47 @@ class EngineMonitor(MockMonitor):
             self._deleted.add(id(old))
 
 
+@dataclass
+class _Command:
+    """What one command collects: its provider server, its steps, its first failure, and
+    (for a process of its own) what the provider printed."""
+
+    server: ProviderServer
+    start: int
+    steps: list[Step] = field(default_factory=list)
+    error: BaseException | None = None
+    logs: str = ""
+
+    def fail(self, step: Step) -> None:
+        self.steps.append(step)
+        if self.error is None:
+            self.error = step.error
+
+    def result(self, operation: Operation, outputs: dict[str, OutputValue]) -> RunResult:
+        return RunResult(
+            operation=operation,
+            steps=self.steps,
+            outputs=outputs,
+            calls=self.server.calls[self.start :],
+            error=self.error,
+            logs=self.logs,
+        )
+
+
+def _changed_outputs(old: ResourceState, new: ResourceState) -> tuple[str, ...]:
+    """The outputs a refresh found different (the provider payload aside)."""
+    keys = (old.outputs.keys() | new.outputs.keys()) - {PROVIDER_KEY}
+    return tuple(sorted(k for k in keys if old.outputs.get(k) != new.outputs.get(k)))
+
+
 class ProgramRunner:
     """An in-process stack for an unchanged Pulumi Python program (Automation API naming).
 
-    Every command starts like the engine with GetPluginInfo and Configure (the whole stack
-    config, secrets wrapped), then:
+    Every command runs against a provider process of its own, as the CLI starts one per
+    command (``python -m pulumi.dynamic`` in the program directory, with ``env`` added to
+    this process's environment), so config changes between commands take effect and no
+    per-process cache outlives a command. It starts like the engine with GetPluginInfo and
+    Configure (the whole stack config, secrets wrapped), then:
 
     - ``preview()``: Check, and Diff for existing resources; no Create/Update/Delete. New
       resources get their checked inputs as outputs and an unknown id. The state is kept.
@@ -666,21 +570,28 @@ class ProgramRunner:
     given ``config``; keys without a namespace get the project's), in the program directory,
     with its directory first on ``sys.path``. Several runs in one process are isolated: each
     runs in a fresh context with a freshly reset SDK runtime.
+
+    Passing ``server`` reuses that one provider process for every command instead, which
+    is faster for tests of the harness itself but unlike the CLI: the server keeps each
+    provider configured by the first Configure it saw, so a later config change does not
+    reach it, and per-process caches (such as a shared list view) carry over.
     """
 
     def __init__(
         self,
         program_dir: str | os.PathLike[str],
-        server: ProviderServer,
+        server: ProviderServer | None = None,
         config: Mapping[str, Any] | None = None,
         *,
+        env: Mapping[str, str] | None = None,
         secret_config_keys: Iterable[str] = (),
         project: str | None = None,
         stack: str = "dev",
         organization: str = "organization",
     ) -> None:
         self.program_dir = Path(program_dir).resolve()
-        self.server = server
+        self._server = server
+        self.env = dict(env or {})
         project_name, defaults = _read_project_file(self.program_dir)
         self.project = project or project_name or self.program_dir.name
         self.stack = stack
@@ -732,104 +643,81 @@ class ProgramRunner:
         return self._run_program("up")
 
     def refresh(self) -> RunResult:
-        """``pulumi refresh``: Read (then Diff) each custom resource in state order."""
-        start = self._handshake()
-        steps: list[Step] = []
-        error: BaseException | None = None
-        refreshed: list[ResourceState] = []
-        for res in self._resources:
-            if error is not None or not res.custom:
-                refreshed.append(res)
-                continue
-            calls: list[str] = []
-            try:
-                new = self._refresh_one(res, calls)
-            except Exception as exn:
-                error = exn
-                steps.append(Step(res.urn, "refresh", tuple(calls), exn))
-                refreshed.append(res)
-                continue
-            steps.append(Step(res.urn, "refresh" if new else "refresh-delete", tuple(calls)))
-            if new is not None:
+        """``pulumi refresh``: Read (then Diff) each custom resource in state order; each
+        step's ``changed`` names the outputs the refresh found different."""
+        with self._command() as command:
+            engine = LifeCycle(command.server)
+            refreshed: list[ResourceState] = []
+            for res in self._resources:
+                if command.error is not None or not res.custom:
+                    refreshed.append(res)
+                    continue
+                calls: list[str] = []
+                try:
+                    new = engine.refresh(res, calls)
+                except Exception as exn:
+                    command.fail(Step(res.urn, "refresh", tuple(calls), exn))
+                    refreshed.append(res)
+                    continue
+                if new is None:
+                    command.steps.append(Step(res.urn, "refresh-delete", tuple(calls)))
+                    continue
+                changed = _changed_outputs(res, new)
+                command.steps.append(Step(res.urn, "refresh", tuple(calls), changed=changed))
                 refreshed.append(new)
-        self._resources = refreshed
-        return self._result("refresh", steps, start, error)
+            self._resources = refreshed
+        return command.result("refresh", self.outputs())
 
     def destroy(self) -> RunResult:
         """``pulumi destroy``: Delete every resource, last in state first; stops at a failure
         and keeps what was not deleted."""
-        start = self._handshake()
-        steps: list[Step] = []
-        error: BaseException | None = None
-        while self._resources:
-            res = self._resources[-1]
-            calls: list[str] = []
-            try:
-                _delete(self.server, res, calls, preview=False, replacing=False)
-            except Exception as exn:
-                error = exn
-                steps.append(Step(res.urn, "delete", tuple(calls), exn))
-                break
-            steps.append(Step(res.urn, "delete", tuple(calls)))
-            self._resources.pop()
-        return self._result("destroy", steps, start, error)
+        with self._command() as command:
+            engine = LifeCycle(command.server)
+            while self._resources:
+                res = self._resources[-1]
+                calls: list[str] = []
+                try:
+                    engine.delete(res, calls)
+                except Exception as exn:
+                    command.fail(Step(res.urn, "delete", tuple(calls), exn))
+                    break
+                command.steps.append(Step(res.urn, "delete", tuple(calls)))
+                self._resources.pop()
+        return command.result("destroy", self.outputs())
 
     # -- internals ----------------------------------------------------------------------
 
-    def _handshake(self) -> int:
-        start = len(self.server.calls)
-        self.server.get_plugin_info()
-        self.server.configure(self.config, secret_keys=self.secret_config_keys)
-        return start
-
-    def _result(
-        self, operation: Operation, steps: list[Step], start: int, error: BaseException | None
-    ) -> RunResult:
-        return RunResult(
-            operation=operation,
-            steps=steps,
-            outputs=self.outputs(),
-            calls=self.server.calls[start:],
-            error=error,
-        )
-
-    def _refresh_one(self, res: ResourceState, calls: list[str]) -> ResourceState | None:
-        read = _logged(calls, "Read", self.server.read, res.id, res.urn, res.outputs, res.inputs)
-        if not read.id:
-            return None
-        inputs = read.inputs if read.inputs is not None else res.inputs
-        if not res.external:
-            # Engine refresh diff: new state as the "old" side, the old inputs as the "new".
-            _logged(
-                calls, "Diff", self.server.diff, read.id, res.urn, read.outputs, res.inputs, inputs
-            )
-        sent = _Props(res.outputs, res.secret_outputs)
-        outputs = _annotate(read.outputs, read.secret_keys, sent)
-        aso = frozenset(res.additional_secret_outputs) & outputs.values.keys()
-        return dataclasses.replace(
-            res,
-            id=read.id,
-            inputs=inputs,
-            outputs=outputs.values,
-            secret_inputs=res.secret_inputs & inputs.keys(),
-            secret_outputs=outputs.secrets | aso,
-        )
+    @contextlib.contextmanager
+    def _command(self) -> Iterator[_Command]:
+        """One command's provider process (fresh, unless the runner reuses one), after the
+        engine's handshake: GetPluginInfo, then Configure with the whole stack config."""
+        if self._server is not None:
+            server = self._server
+            start = len(server.calls)
+        else:
+            server = ProviderServer(project=self.project, cwd=self.program_dir, env=self.env)
+            start = 0
+        command = _Command(server, start)
+        try:
+            server.get_plugin_info()
+            server.configure(self.config, secret_keys=self.secret_config_keys)
+            yield command
+        finally:
+            if self._server is None:
+                server.stop()
+                command.logs = server.stdout_text() + server.stderr_text()
 
     def _run_program(self, operation: Literal["preview", "up"]) -> RunResult:
-        start = self._handshake()
-        monitor = EngineMonitor(self.server, self._resources, preview=operation == "preview")
-        program_error = contextvars.copy_context().run(self._execute, monitor)
-        if program_error is None and monitor.failure is None:
-            monitor.finish()
-        if operation == "up":
-            self._resources = monitor.snapshot()
-        return RunResult(
-            operation=operation,
-            steps=list(monitor.steps),
-            outputs=dict(monitor.stack_outputs),
-            calls=self.server.calls[start:],
-            error=monitor.failure or program_error,
-        )
+        with self._command() as command:
+            monitor = EngineMonitor(command.server, self._resources, preview=operation == "preview")
+            program_error = contextvars.copy_context().run(self._execute, monitor)
+            if program_error is None and monitor.failure is None:
+                monitor.finish()
+            if operation == "up":
+                self._resources = monitor.snapshot()
+            command.steps = list(monitor.steps)
+            command.error = monitor.failure or program_error
+        return command.result(operation, dict(monitor.stack_outputs))
 
     def _execute(self, monitor: EngineMonitor) -> BaseException | None:
         """Run the program the way the Python language host does (``run_in_stack`` around

@@ -1,4 +1,4 @@
-"""A fresh emulator (with a movable clock) and provider server per test."""
+"""A fresh emulator, with a clock the test can move, per test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from pulumi_edgee.testing import LeakDetector, run_emulator
 
-from .support import ORGANIZATION, TOKEN, Clock, Stack, start_server
+from .support import ORGANIZATION, TOKEN, Clock, Stack
 
 
 @pytest.fixture
@@ -16,15 +16,13 @@ def env() -> Iterator[Stack]:
     leaks = LeakDetector()
     leaks.add_secrets(TOKEN)
     clock = Clock()
-    with run_emulator(token=TOKEN, organization_id=ORGANIZATION, now=clock) as emulator:
-        server = start_server()
-        env = Stack(emulator, server, leaks, clock, [server])
+    with run_emulator(
+        token=TOKEN, organization_id=ORGANIZATION, extra_organization_ids=("org_2",), now=clock
+    ) as emulator:
+        env = Stack(emulator, leaks, clock)
         try:
             yield env
             leaks.add_secrets(*(k["key"] for k in emulator.keys()))
         finally:
-            for each in env.servers:
-                each.stop()
-                leaks.record("server stdout", each.stdout_text())
-                leaks.record("server stderr", each.stderr_text())
+            env.stop()
     leaks.assert_clean()

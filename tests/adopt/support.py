@@ -12,7 +12,14 @@ from typing import Any
 
 import httpx
 
-from pulumi_edgee.testing import EmulatorHandle, LeakDetector, ProgramRunner, RunResult
+from pulumi_edgee.testing import (
+    UNKNOWN_VALUE,
+    EmulatorHandle,
+    LeakDetector,
+    ProgramRunner,
+    RunResult,
+    edgee_config,
+)
 from pulumi_edgee.testing.provider_server import ProviderServer
 
 TOKEN = "tok_adopt_tests_7c2e41b9"
@@ -31,42 +38,43 @@ class Clock:
         return datetime.now(timezone.utc) + self.offset
 
 
-def start_server() -> ProviderServer:
-    # Every read walks the list, so changes made in the Console show at once.
-    server = ProviderServer(project="stack", env={"EDGEE_READ_REUSE_SECONDS": "0"})
-    server.__enter__()
-    return server
+# Every read walks the list, so changes made in the Console show at once.
+PROVIDER_ENV = {"EDGEE_READ_REUSE_SECONDS": "0"}
 
 
 @dataclass
 class Stack:
-    """An emulator, a provider server and a runner for one program, with a leak search."""
+    """An emulator with a movable clock, runners for programs, and a leak search over
+    what they serialize."""
 
     emulator: EmulatorHandle
-    server: ProviderServer
     leaks: LeakDetector
     clock: Clock
     servers: list[ProviderServer] = field(default_factory=list)
 
-    def new_process(self, stack: ProgramRunner) -> None:
-        """Serve the next command from a fresh provider process, as the engine does (one
-        plugin process per command); the process-level bookkeeping starts empty."""
-        server = start_server()
-        self.servers.append(server)
-        stack.server = server
-
-    def runner(self, program: Path = KEYS_PROGRAM, **config: Any) -> ProgramRunner:
+    def runner(
+        self, program: Path = KEYS_PROGRAM, *, fresh: bool = False, **config: Any
+    ) -> ProgramRunner:
+        """A runner for `program`. With `fresh`, every command gets a provider process of
+        its own, as the CLI starts one (for behaviour that depends on what one command's
+        process remembers); otherwise one process serves all commands, which is faster."""
+        server = None
+        if not fresh:
+            server = ProviderServer(project="stack", env=PROVIDER_ENV)
+            self.servers.append(server)
         return ProgramRunner(
             program,
-            self.server,
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": self.emulator.url,
-                **config,
-            },
+            server,
+            {**edgee_config(self.emulator.url, token=TOKEN, organization=ORGANIZATION), **config},
+            env=PROVIDER_ENV,
             secret_config_keys=["edgee:apiToken"],
         )
+
+    def stop(self) -> None:
+        """Stop the shared provider processes, recording what they printed."""
+        for server in self.servers:
+            server.stop()
+            self.leaks.record("provider output", server.stdout_text() + server.stderr_text())
 
     def console_create(self, **body: Any) -> dict[str, Any]:
         """A key made outside the stack, as in the Edgee Console; returns it with `key`."""
@@ -99,9 +107,10 @@ def set_keys(stack: ProgramRunner, keys: dict[str, dict[str, Any]]) -> None:
 
 def ok(result: RunResult, env: Stack, stack: ProgramRunner) -> RunResult:
     """Fail on an error; record what the step serialized for the leak search."""
+    env.leaks.record(f"{result.operation} provider output", result.logs)
     assert result.error is None, result.error
     for output in result.outputs.values():
-        if output.secret:
+        if output.secret and output.value not in (None, UNKNOWN_VALUE):
             env.leaks.add_secrets(str(output.value))
         else:
             env.leaks.record("plain stack output", output.value)

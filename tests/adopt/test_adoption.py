@@ -17,7 +17,7 @@ def _failed(result: Any, env: Stack | None = None) -> str:
 
 def test_adoption_recovers_the_secret_and_converges_settings(env: Stack) -> None:
     made = env.console_create(name="Legacy", models=["openai/gpt-5.2"], max_usage=10)
-    stack = env.runner()
+    stack = env.runner(fresh=True)  # destroy runs in a process of its own
     declared = {
         "name": "Legacy backend",
         "models": ["anthropic/claude-opus-4-6"],
@@ -63,7 +63,6 @@ def test_adoption_recovers_the_secret_and_converges_settings(env: Stack) -> None
     assert stack.state.get("legacy").id == made["id"]
 
     # Destroy deletes an adopted key like any other.
-    env.new_process(stack)
     ok(stack.destroy(), env, stack)
     assert env.live() == {}
 
@@ -110,16 +109,16 @@ def test_settings_that_cannot_change_fail_the_preview_and_change_nothing(env: St
 
 
 def test_missing_or_foreign_keys_fail_clearly_and_create_nothing(env: Stack) -> None:
-    foreign = env.emulator.backend.create_key("org_2", {"name": "theirs"})
+    foreign = env.emulator.insert_key(organization_id="org_2", name="theirs")
     stack = env.runner()
-    for key_id in ("key_doesnotexist", foreign.id):
+    for key_id in ("key_doesnotexist", foreign["id"]):
         set_keys(stack, {"k": {"adopt_id": key_id, "name": "theirs"}})
         message = _failed(stack.preview(), env)
         assert f"API key {key_id} cannot be adopted: organization org_1 has no key" in message
         message = _failed(stack.up(), env)
         assert "Nothing was created" in message
     assert env.creates() == 0
-    assert [k["id"] for k in env.emulator.keys()] == [foreign.id]
+    assert [k["id"] for k in env.emulator.keys()] == [foreign["id"]]
 
 
 def test_a_key_held_by_another_resource_is_not_adopted_twice(env: Stack) -> None:
@@ -143,11 +142,10 @@ def test_a_key_held_by_another_resource_is_not_adopted_twice(env: Stack) -> None
 
 def test_a_resource_renamed_with_its_adopt_id_keeps_the_key(env: Stack) -> None:
     made = env.console_create(name="renamed")
-    stack = env.runner()
+    stack = env.runner(fresh=True)
     set_keys(stack, {"old-name": {"adopt_id": made["id"], "name": "renamed"}})
     ok(stack.up(), env, stack)
     set_keys(stack, {"new-name": {"adopt_id": made["id"], "name": "renamed"}})
-    env.new_process(stack)
     up = ok(stack.up(), env, stack)
     assert ops(up) == {"new-name": "create", "old-name": "delete"}
     assert list(env.live()) == [made["id"]], (

@@ -104,6 +104,7 @@ def test_filters_and_errors(env: Stack) -> None:
 
     generated = _generate(env, "--name-pattern", "prod-*", "--type", "api")
     assert generated.returncode == 0, generated.stderr
+    env.leaks.record("generated code", generated.stdout + generated.stderr)
     assert generated.stdout.count("= ApiKey(") == 3
     assert "prod-assistant" not in generated.stdout
     assert "staging" not in generated.stdout
@@ -117,6 +118,7 @@ def test_filters_and_errors(env: Stack) -> None:
         timeout=60,
         check=False,
     )
+    env.leaks.record("generator error", broken.stdout + broken.stderr)
     assert broken.returncode == 2
     assert "EDGEE_CONSOLE_API_TOKEN" in broken.stderr
     assert "Traceback" not in broken.stderr

@@ -5,11 +5,11 @@ provider plugin's functions) against the emulator, and `get_api_key`, `get_api_k
 from __future__ import annotations
 
 import pytest
-from pulumi.runtime import rpc
 
 from pulumi_edgee import lookups
 from pulumi_edgee.session import Session
 from pulumi_edgee.settings import Settings
+from pulumi_edgee.testing import UNKNOWN_VALUE
 
 from .support import ORGANIZATION, PROGRAMS, TOKEN, Stack, ok, ops
 
@@ -24,6 +24,7 @@ def test_lookup_by_id_and_name_with_and_without_the_secret(env: Stack) -> None:
 
     by_id = lookups.get_api_key(session, id=made["id"])
     assert "key" not in by_id
+    env.leaks.record("lookup without reveal", by_id)
     assert (by_id["id"], by_id["name"], by_id["maxUsage"], by_id["expiresInDays"]) == (
         made["id"],
         "backend",
@@ -72,7 +73,9 @@ def test_list_filters_by_prefix_and_type(env: Stack) -> None:
     assert names == ["prod-a", "prod-agent", "prod-b"]
     api = lookups.get_api_keys(session, name_prefix="prod-", type="api")
     assert [k["name"] for k in api] == ["prod-a", "prod-b"]
-    assert all("key" not in k for k in lookups.get_api_keys(session))
+    listed = lookups.get_api_keys(session)
+    assert all("key" not in k for k in listed)
+    env.leaks.record("listed keys", listed)
     assert len(lookups.get_api_keys(session)) == 4
 
 
@@ -126,8 +129,8 @@ def test_a_lookup_of_a_key_the_program_makes_waits_for_its_id(env: Stack) -> Non
     stack = env.runner(PROGRAMS / "chained")
     preview = ok(stack.preview(), env, stack)
     assert env.emulator.requests() == [], "an unknown argument: no lookup in the preview"
-    assert preview.outputs["foundName"].value == rpc.UNKNOWN
-    assert preview.outputs["foundMaxUsage"].value == rpc.UNKNOWN
+    assert preview.outputs["foundName"].value is UNKNOWN_VALUE
+    assert preview.outputs["foundMaxUsage"].value is UNKNOWN_VALUE
     up = ok(stack.up(), env, stack)
     assert up.outputs["foundName"].value == "chained"
     assert up.outputs["foundMaxUsage"].value == 3

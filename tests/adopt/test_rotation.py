@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 
-from pulumi_edgee.provider import ApiKeyProvider
+from pulumi_edgee.testing import configured_server
 
-from .support import Stack, ok, ops, set_keys
+from .support import ORGANIZATION, PROVIDER_ENV, TOKEN, Stack, ok, ops, set_keys
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -27,7 +26,7 @@ def _made_at(env: Stack, stack: Any, age: timedelta) -> None:
 
 
 def test_rotation_before_expiry_replaces_the_key_new_one_first(env: Stack) -> None:
-    stack = env.runner()
+    stack = env.runner(fresh=True)  # the notice is in each command's provider output
     keys = {
         "safe": {"name": "safe", **EXPIRING},
         "due": {"name": "due", **EXPIRING},
@@ -40,7 +39,7 @@ def test_rotation_before_expiry_replaces_the_key_new_one_first(env: Stack) -> No
 
     preview = ok(stack.preview(), env, stack)
     assert ops(preview) == {"safe": "same", "due": "replace"}
-    assert f"API key {old['due']} is due for rotation: it expires at" in env.server.stdout_text()
+    assert f"API key {old['due']} is due for rotation: it expires at" in preview.logs
 
     env.emulator.clear_requests()
     up = ok(stack.up(), env, stack)
@@ -52,7 +51,9 @@ def test_rotation_before_expiry_replaces_the_key_new_one_first(env: Stack) -> No
     assert up.outputs["due-key"].value == live[new.id]["key"], "dependents get the new secret"
     writes = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in env.emulator.requests()]
     writes = [w for w in writes if w[0] != "GET"]
-    assert writes == [("POST", "api_keys"), ("DELETE", old["due"])], "create before delete"
+    assert writes[0] == ("POST", "api_keys"), "the new key is created first"
+    assert [w for w in writes if w[0] == "DELETE"] == [("DELETE", old["due"])]
+    assert writes[-1] == ("DELETE", old["due"]), "the old key is deleted last"
 
     # Never loops: the new key is not due, nor is it after a refresh.
     assert ops(ok(stack.preview(), env, stack)) == {"safe": "same", "due": "same"}
@@ -92,13 +93,16 @@ def test_unknown_rotation_settings_decide_nothing_in_preview(env: Stack) -> None
     set_keys(stack, {"k": {"name": "k", "rotate_every_days": 5}})
     _made_at(env, stack, 6 * DAY)
     state = stack.state.get("k")
-    provider = serialize_provider(ApiKeyProvider())
-    news = {**state.inputs, "__provider": provider, "rotateEveryDays": Unknown()}
-    diff = env.server.diff(state.id, state.urn, state.outputs, news, state.inputs)
-    assert diff.replaces == []
-    assert diff.changes == "some", "an unknown setting may change: an update, decided at up"
-    known = env.server.diff(state.id, state.urn, state.outputs, state.inputs, state.inputs)
-    assert known.replaces == ["rotateEveryDays"]
+    news = {**state.inputs, "rotateEveryDays": Unknown()}
+    with configured_server(
+        env.emulator.url, token=TOKEN, organization=ORGANIZATION, env=PROVIDER_ENV
+    ) as server:
+        diff = server.diff(state.id, state.urn, state.outputs, news, state.inputs)
+        assert diff.replaces == []
+        assert diff.changes == "some", "an unknown setting may change: an update, decided at up"
+        known = server.diff(state.id, state.urn, state.outputs, state.inputs, state.inputs)
+        assert known.replaces == ["rotateEveryDays"]
+        env.leaks.record("server output", server.stdout_text() + server.stderr_text())
 
 
 def test_an_interrupted_rotation_keeps_the_old_key_and_the_next_up_finishes_it(

@@ -16,21 +16,28 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
-from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
+from pulumi_edgee.testing import (
+    EmulatorHandle,
+    LifeCycle,
+    ModelStack,
+    Props,
+    ResourceState,
+    configured_server,
+    provider_payload,
+    run_emulator,
+)
 from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
 from pulumi_edgee.testing.secrets import LeakDetector
 
 TOKEN = "tok_concurrency_0d9b7e21f4"
 ORGANIZATION = "org_1"
-PROVIDER = serialize_provider(ApiKeyProvider())
+PROVIDER = provider_payload()
 KEYS = r"/v1/organizations/[^/]+/api_keys"
 ONE_KEY = KEYS + r"/[^/]+"
 RESOURCES = 64
@@ -38,23 +45,27 @@ TWINS = 8  # resources whose settings are all identical
 THREADS = 12
 MODELS = ("anthropic/claude-opus-4-6", "openai/gpt-5.2", "mistral/large-2")
 
-
-def urn(name: str) -> str:
-    return f"urn:pulumi:test::concurrency::pulumi-python:dynamic/edgee:ApiKey::{name}"
+pytestmark = pytest.mark.slow
 
 
 @dataclass
 class Resource:
-    """One resource's state, as the engine keeps it, and its planned operations."""
+    """One resource's declared settings, its planned operations, and its state."""
 
     name: str
     declared: dict[str, Any]
     plan: list[str]
-    id: str = ""
-    inputs: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    state: ResourceState | None = None
     secret: str = ""
     deleted: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.state.id if self.state is not None else ""
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.state.outputs if self.state is not None else {}
 
 
 @pytest.fixture(scope="module")
@@ -74,26 +85,20 @@ def emulator() -> Iterator[EmulatorHandle]:
 
 @pytest.fixture(scope="module")
 def server(emulator: EmulatorHandle, leaks: LeakDetector) -> Iterator[ProviderServer]:
-    with ProviderServer(project="concurrency") as srv:
-        srv.get_plugin_info()
-        srv.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": emulator.url,
-            },
-            secret_keys=["edgee:apiToken"],
-        )
+    with configured_server(
+        emulator.url, token=TOKEN, organization=ORGANIZATION, project="concurrency"
+    ) as srv:
         yield srv
         leaks.record("server stdout", srv.stdout_text())
         leaks.record("server stderr", srv.stderr_text())
 
 
-class Engine:
-    """The engine's call sequences for one resource at a time, from any thread."""
+class Workload:
+    """Each resource's operations through the engine model, from any thread."""
 
     def __init__(self, server: ProviderServer, leaks: LeakDetector) -> None:
-        self.server = server
+        self.stack = ModelStack(project="concurrency")
+        self.engine = LifeCycle(server, on_outputs=self._done)
         self.leaks = leaks
         self.lock = threading.Lock()
         self.operations = 0
@@ -113,20 +118,23 @@ class Engine:
                 if attempt == 3:
                     raise
 
-    def _done(self, label: str, outputs: dict[str, Any]) -> None:
+    def _done(self, label: str, outputs: Props) -> None:
+        assert "key" in outputs.secrets, f"{label}: the key crosses the wire as a secret"
         with self.lock:
             self.operations += 1
-            self.leaks.add_secrets(outputs.get("key"))
-            self.leaks.record(label, {k: v for k, v in outputs.items() if k != "key"})
+            self.leaks.add_secrets(outputs.values.get("key"))
+            self.leaks.record(label, {k: v for k, v in outputs.values.items() if k != "key"})
+
+    def _register(self, res: Resource, declared: dict[str, Any]) -> str:
+        news = Props({**declared, "__provider": PROVIDER})
+        done = self.engine.register(self.stack.urn(res.name), news, res.state)
+        res.state = self.stack.state(res.name, done.id, done.inputs, done.outputs)
+        res.declared = declared
+        return done.op
 
     def create(self, res: Resource) -> None:
-        checked = self.server.check(urn(res.name), {}, {**res.declared, "__provider": PROVIDER})
-        assert checked.failures == []
-        created = self.server.create(urn(res.name), checked.inputs)
-        assert created.secret_keys == {"key"}
-        res.id, res.inputs, res.outputs = created.id, checked.inputs, created.outputs
-        res.secret = created.outputs["key"]
-        self._done(f"create {res.name}", created.outputs)
+        assert self._register(res, res.declared) == "create"
+        res.secret = res.outputs["key"]
 
     def update(self, res: Resource, rng: random.Random) -> None:
         declared = dict(res.declared)
@@ -139,30 +147,25 @@ class Engine:
             declared["models"] = rng.sample(MODELS, rng.randint(0, len(MODELS)))
         else:
             declared["active"] = not declared.get("active", True)
-        checked = self.server.check(urn(res.name), res.inputs, {**declared, "__provider": PROVIDER})
-        assert checked.failures == []
-        diff = self.server.diff(res.id, urn(res.name), res.outputs, checked.inputs, res.inputs)
-        assert diff.replaces == []
-        if diff.changes == "none":
-            return
-        updated = self.server.update(res.id, urn(res.name), res.outputs, checked.inputs, res.inputs)
-        assert updated.outputs["key"] == res.secret, "an update keeps the secret"
-        res.declared, res.inputs, res.outputs = declared, checked.inputs, updated.outputs
-        self._done(f"update {res.name}", updated.outputs)
+        assert self._register(res, declared) in ("update", "same")
+        assert res.outputs["key"] == res.secret, "an update keeps the secret"
 
     def refresh(self, res: Resource) -> None:
-        read = self.server.read(res.id, urn(res.name), res.outputs, res.inputs)
+        assert res.state is not None
+        read = self.engine.refresh(res.state)
+        assert read is not None
         assert read.id == res.id
         assert read.outputs["key"] == res.secret, "a refresh keeps the secret"
         for prop in ("name", "maxUsage", "active"):
             assert read.outputs.get(prop) == res.outputs.get(prop), f"{res.name}: {prop} drifted"
-        res.outputs = read.outputs
-        self._done(f"read {res.name}", read.outputs)
+        res.state = read
 
     def delete(self, res: Resource) -> None:
-        self.server.delete(res.id, urn(res.name), res.outputs, res.inputs)
+        assert res.state is not None
+        self.engine.delete(res.state)
         res.deleted = True
-        self._done(f"delete {res.name}", {})
+        with self.lock:
+            self.operations += 1
 
 
 def declared_settings(index: int, rng: random.Random) -> dict[str, Any]:
@@ -209,7 +212,7 @@ def test_hundreds_of_concurrent_operations_leave_exactly_the_expected_keys(
         )
         for i in range(RESOURCES)
     ]
-    engine = Engine(server, leaks)
+    engine = Workload(server, leaks)
     # Faults whose failed operations are safe to run again: creates are only refused
     # (429, never applied); updates and deletes are applied, then answered with an error.
     emulator.add_fault("latency", delay_ms=15, count=200)

@@ -17,6 +17,7 @@ from pulumi_edgee.console import (
     ApiKeyCreate,
     ApiKeyUpdate,
     AuthenticationError,
+    CommunicationError,
     ConsoleClient,
     ConsoleError,
     InvalidRequestError,
@@ -26,7 +27,6 @@ from pulumi_edgee.console import (
     RateLimitedError,
     RetryPolicy,
     ServerError,
-    TransportError,
 )
 from pulumi_edgee.emulator import ConsoleApp, EmulatorBackend
 from pulumi_edgee.emulator.transport import EmulatorTransport
@@ -274,7 +274,7 @@ def test_closed_port_is_a_transport_error_for_reads_and_creates() -> None:
     with ConsoleClient(closed_port_url(), "org_1", "tok_x_0123456789", retry=policy) as console:
         for call in (console.list_api_keys, lambda: console.create_api_key(ApiKeyCreate(name="n"))):
             started = time.monotonic()
-            with pytest.raises(TransportError) as info:
+            with pytest.raises(CommunicationError) as info:
                 call()
             assert info.value.may_have_been_sent is False
             assert "ConnectError" in str(info.value)
@@ -381,7 +381,7 @@ def test_create_timing_out_after_sending_is_an_unknown_outcome(emulator: Emulato
         pytest.raises(OutcomeUnknownError) as info,
     ):
         console.create_api_key(ApiKeyCreate(name="slow"))
-    assert isinstance(info.value.cause, TransportError)
+    assert isinstance(info.value.cause, CommunicationError)
     wait_for(lambda: len(stored(emulator)) == 1)
     assert len(emulator.requests()) == 1
 

@@ -17,6 +17,7 @@ from pulumi_edgee.console import (
     ApiKeyObject,
     ApiKeyUpdate,
     AuthenticationError,
+    CommunicationError,
     ConfigurationError,
     ConsoleClient,
     InvalidRequestError,
@@ -26,7 +27,6 @@ from pulumi_edgee.console import (
     RateLimitedError,
     RetryPolicy,
     ServerError,
-    TransportError,
     UnexpectedResponseError,
     UnsupportedOperationError,
 )
@@ -278,7 +278,14 @@ def test_list_drops_a_key_repeated_across_pages() -> None:
         ({None: {"data": [key(1)], "has_more": True}}, "no cursor"),
         ({None: {"keys": []}}, "no list"),
         ({None: "nope"}, "no list"),
-        ({None: {"data": [{"id": "key_1", "key": SECRET}]}}, "not a key object"),
+        (
+            {None: {"data": [], "has_more": True, "next_cursor": "a"}}
+            | {
+                "a" * n: {"data": [], "has_more": True, "next_cursor": "a" * (n + 1)}
+                for n in range(1, 9)
+            },
+            "empty pages in a row",
+        ),
     ],
 )
 def test_list_refuses_loops_truncation_and_garbage(
@@ -387,7 +394,7 @@ def test_server_text_is_scrubbed_of_tokens_and_keys() -> None:
 def test_unreadable_success_bodies() -> None:
     with (
         client(Recorder(httpx.Response(200, text="not json"))) as c,
-        pytest.raises(UnexpectedResponseError, match="not JSON"),
+        pytest.raises(UnexpectedResponseError, match="not readable JSON"),
     ):
         c.reveal_api_key("key_1")
     bad = {"id": "key_1", "key": SECRET, "created_at": "yesterday"}
@@ -400,13 +407,71 @@ def test_unreadable_success_bodies() -> None:
     assert "created_at" in str(info.value)
 
 
-def test_create_with_unreadable_success_body_is_an_unknown_outcome() -> None:
-    rec = Recorder(httpx.Response(201, json={"id": "key_1", "key": SECRET}))
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"id": "key_1", "key": "' + SECRET + '"}',
+        "[" * 50_000 + "]" * 50_000,
+        "{" * 50_000,
+        '{"id": ' * 20_000,
+        "",
+        "\x00\xff",
+    ],
+    ids=["no-fields", "deep-array", "deep-open", "deep-object", "empty", "binary"],
+)
+def test_create_with_unreadable_success_body_is_an_unknown_outcome(body: str) -> None:
+    rec = Recorder(httpx.Response(201, text=body, headers={"Content-Type": "application/json"}))
     with client(rec) as c, pytest.raises(OutcomeUnknownError) as info:
         c.create_api_key(ApiKeyCreate(name="n"))
     assert isinstance(info.value.cause, UnexpectedResponseError)
     assert SECRET not in str(info.value)
     assert len(rec.requests) == 1
+
+
+def test_list_sets_odd_keys_aside_and_reads_odd_fields_as_unset() -> None:
+    odd_fields = key(1, max_usage=12.5, models="x", surprise={"a": 1})
+    unreadable = key(2, created_at="yesterday", key=SECRET)
+    rec = Recorder(
+        httpx.Response(200, json={"data": [odd_fields, unreadable, key(3), "junk", {"id": 4}]})
+    )
+    with client(rec) as c:
+        keys = c.list_api_keys()
+    assert [k.id for k in keys] == [key(1)["id"], key(3)["id"]]
+    assert keys[0].odd_fields == ("max_usage", "models")
+    assert (keys[0].max_usage, keys[0].models) == (None, [])
+    assert keys[1].odd_fields == ()
+    assert list(keys.unreadable) == [key(2)["id"]]
+    assert "created_at" in keys.unreadable[key(2)["id"]]
+    assert SECRET not in str(keys.unreadable)
+
+
+def test_get_of_a_listed_but_unreadable_key_fails_instead_of_reading_as_deleted() -> None:
+    rec = Recorder(
+        lambda r: (
+            error(405)
+            if r.url.path != KEYS
+            else httpx.Response(200, json={"data": [key(1, active="maybe")]})
+        )
+    )
+    with client(rec) as c, pytest.raises(UnexpectedResponseError, match="unreadable"):
+        c.get_api_key(key(1)["id"])
+
+
+def test_list_gives_up_after_the_page_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pulumi_edgee.console.client.MAX_PAGES", 7)
+    rec = Recorder(
+        lambda r: httpx.Response(
+            200,
+            json={
+                "data": [key(len(r.url.params.get("cursor", "")))],
+                "has_more": True,
+                "next_cursor": r.url.params.get("cursor", "") + "c",
+            },
+        )
+    )
+    with client(rec) as c, pytest.raises(UnexpectedResponseError, match="after 7 pages"):
+        c.list_api_keys()
+    assert len(rec.requests) == 7
 
 
 def test_delete_accepts_204_and_create_accepts_200() -> None:
@@ -474,7 +539,7 @@ def test_ambiguous_create_is_not_retried(failure: httpx.Response | Exception) ->
         c.create_api_key(ApiKeyCreate(name="n"))
     assert len(rec.requests) == 1
     assert (info.value.method, info.value.path) == ("POST", KEYS)
-    assert isinstance(info.value.cause, (TransportError, ServerError))
+    assert isinstance(info.value.cause, (CommunicationError, ServerError))
     assert info.value.__cause__ is info.value.cause
 
 
@@ -496,7 +561,7 @@ def test_create_that_cannot_connect_is_a_transport_error_not_an_unknown_outcome(
     rec = Recorder(httpx.ConnectError("refused"))
     with (
         client(rec, policy=RetryPolicy(max_attempts=2, base_delay=0, sleep=Sleeps())) as c,
-        pytest.raises(TransportError) as info,
+        pytest.raises(CommunicationError) as info,
     ):
         c.create_api_key(ApiKeyCreate(name="n"))
     assert info.value.may_have_been_sent is False
@@ -555,7 +620,7 @@ def test_get_404_is_authoritative_once_the_route_is_proven() -> None:
 def test_repr_of_client_policy_and_errors_hide_the_token() -> None:
     rec = Recorder(httpx.ConnectError(f"refused for Bearer {TOKEN} {SECRET}"))
     with client(rec, policy=RetryPolicy(max_attempts=1)) as c:
-        with pytest.raises(TransportError) as info:
+        with pytest.raises(CommunicationError) as info:
             c.list_api_keys()
         texts = [repr(c), str(c), str(info.value), repr(info.value), repr(c._retry)]
     for text in texts:

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
-from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
+from pulumi_edgee.testing import EmulatorHandle, provider_payload, resource_urn, run_emulator
+from pulumi_edgee.testing.engine import SECRET_CONFIG_KEYS
 from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
 from pulumi_edgee.testing.secrets import LeakDetector
 
@@ -23,8 +22,8 @@ TOKEN = "tok_credentials_3b8f1d6c2a"
 WRONG_TOKEN = "tok_wrong_9e7a5c3b1d"
 URL_PASSWORD = "hunter2-url-password"
 ORGANIZATION = "org_1"
-PROVIDER = serialize_provider(ApiKeyProvider())
-URN = "urn:pulumi:test::credentials::pulumi-python:dynamic/edgee:ApiKey::backend"
+PROVIDER = provider_payload()
+URN = resource_urn("backend", project="credentials")
 # Settings the developer may have in their shell must not leak into these servers.
 NO_ENV_SETTINGS = {
     "EDGEE_CONSOLE_API_TOKEN": "",
@@ -53,7 +52,7 @@ def start(config: dict[str, str], env: dict[str, str] | None = None) -> Provider
     """A server configured like the engine does it, for one set of settings."""
     server = ProviderServer(project="credentials", env={**NO_ENV_SETTINGS, **(env or {})})
     server.get_plugin_info()
-    server.configure(config, secret_keys=[k for k in config if k == "edgee:apiToken"])
+    server.configure(config, secret_keys=[k for k in config if k in SECRET_CONFIG_KEYS])
     return server
 
 

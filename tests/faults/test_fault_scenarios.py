@@ -13,12 +13,18 @@ A problem names its replay command (`--seed S --only N --verbose`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from .conftest import fs
+from pulumi_edgee.testing.faults import FAULT_KINDS, Report
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fault_scenarios.py"
 
 SEED = 1
 SCENARIOS = int(os.environ.get("EDGEE_FAULT_SCENARIOS", "200"))
@@ -29,25 +35,37 @@ SCENARIOS = int(os.environ.get("EDGEE_FAULT_SCENARIOS", "200"))
 # be removed either. The error names the key and asks for it.
 BY_DESIGN = re.compile(r"checking for the key failed|failed too .*: delete it in the Edgee Console")
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def report() -> fs.Report:
-    result = fs.run_scenarios(SCENARIOS, SEED, workers=8)
-    print("\n" + result.render())
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """The script's run, as a user starts it, read back from its JSON report."""
+    path = tmp_path_factory.mktemp("fault-scenarios") / "report.json"
+    command = [sys.executable, str(SCRIPT), "--scenarios", str(SCENARIOS), "--seed", str(SEED)]
+    done = subprocess.run(  # noqa: S603 - this interpreter running our own script
+        [*command, "--workers", "8", "--json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
+    )
+    print("\n" + done.stdout + done.stderr)
+    assert done.returncode in (0, 1), done.stderr
+    result = Report.from_json(json.loads(path.read_text()))
+    assert (done.returncode == 0) == result.ok
     return result
 
 
-def problems(report: fs.Report, *categories: str) -> str:
+def problems(report: Report, *categories: str) -> str:
     return "\n".join(str(p) for p in report.problems if p.category in categories)
 
 
-def test_the_faults_really_fired_and_failed_steps(report: fs.Report) -> None:
+def test_the_faults_really_fired_and_failed_steps(report: Report) -> None:
     assert report.scenarios == SCENARIOS
     assert report.count("harness_errors") == 0, problems(report, "harness_errors")
     fired = report.faults_fired
-    assert set(fired) == set(fs.FAULT_KINDS), f"every kind must fire: {dict(fired)}"
+    assert set(fired) == set(FAULT_KINDS), f"every kind must fire: {dict(fired)}"
     assert min(fired.values()) >= SCENARIOS // 10, dict(fired)
     kinds = {"create", "update", "replace", "add", "remove", "refresh", "destroy"}
     assert set(report.steps) == kinds
@@ -55,37 +73,37 @@ def test_the_faults_really_fired_and_failed_steps(report: fs.Report) -> None:
     assert set(report.failed_steps) >= {"create", "update", "replace", "refresh", "destroy"}
 
 
-def test_every_failed_step_is_repaired_by_a_rerun(report: fs.Report) -> None:
+def test_every_failed_step_is_repaired_by_a_rerun(report: Report) -> None:
     assert report.unrepaired == 0, problems(report, "unrepaired")
 
 
-def test_no_silent_orphan(report: fs.Report) -> None:
+def test_no_silent_orphan(report: Report) -> None:
     """Every live key belongs to a resource, unless an error named it for clean-up."""
     assert report.orphans == 0, problems(report, "orphans")
 
 
 def test_keys_are_left_for_manual_cleanup_only_when_the_console_stayed_unreachable(
-    report: fs.Report,
+    report: Report,
 ) -> None:
     unexpected = {r: n for r, n in report.manual_cleanups.items() if not BY_DESIGN.search(r)}
     assert unexpected == {}
 
 
-def test_no_duplicate_and_no_ghost(report: fs.Report) -> None:
+def test_no_duplicate_and_no_ghost(report: Report) -> None:
     """No two resources hold one key, and none holds a key that is gone (what becomes of
     a duplicate once one of its holders replaces or deletes the key)."""
     assert report.duplicates == 0, problems(report, "duplicates")
     assert report.count("ghosts") == 0, problems(report, "ghosts")
 
 
-def test_no_lost_secret(report: fs.Report) -> None:
+def test_no_lost_secret(report: Report) -> None:
     assert report.lost_secrets == 0, problems(report, "lost_secrets")
 
 
-def test_state_matches_the_program_and_a_rerun_changes_nothing(report: fs.Report) -> None:
+def test_state_matches_the_program_and_a_rerun_changes_nothing(report: Report) -> None:
     assert report.count("mismatches") == 0, problems(report, "mismatches")
     assert report.count("not_idempotent") == 0, problems(report, "not_idempotent")
 
 
-def test_no_secret_in_any_artefact(report: fs.Report) -> None:
+def test_no_secret_in_any_artefact(report: Report) -> None:
     assert report.count("leaks") == 0, problems(report, "leaks")

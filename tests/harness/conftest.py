@@ -7,18 +7,15 @@ subprocess gets it through ``PYTHONPATH``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from harness_support.cloud import CounterCloud
+from harness_support.paths import HARNESS_DIR, PROGRAMS, RunnerFactory
 
 from pulumi_edgee.testing.program import ProgramRunner
 from pulumi_edgee.testing.provider_server import ProviderServer
-
-HARNESS_DIR = Path(__file__).resolve().parent
-PROGRAMS = HARNESS_DIR / "programs"
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +30,10 @@ def server(cloud: CounterCloud) -> Iterator[ProviderServer]:
         yield srv
 
 
-RunnerFactory = Callable[..., ProgramRunner]
-
-
 @pytest.fixture
 def counters(server: ProviderServer) -> RunnerFactory:
-    """A fresh stack (empty state) of the ``counters`` program with the given counter specs."""
+    """A fresh stack (empty state) of the ``counters`` program with the given counter specs,
+    reusing the module's provider process (these tests are about the runner itself)."""
 
     def make(*specs: dict[str, Any], **config: Any) -> ProgramRunner:
         secret = ["seed"] if "seed" in config else []

@@ -7,11 +7,11 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import PROGRAMS, RunnerFactory
 from harness_support.cloud import CounterCloud
+from harness_support.paths import PROGRAMS, RunnerFactory
 from pulumi.runtime import rpc, settings
 
-from pulumi_edgee.testing.program import EngineError, ProgramRunner, RunResult
+from pulumi_edgee.testing.program import UNKNOWN_VALUE, EngineError, ProgramRunner, RunResult
 from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
 
 HANDSHAKE = ["GetPluginInfo", "Configure"]
@@ -69,9 +69,13 @@ def test_preview_makes_only_check_and_diff_calls(
         ("rep", "delete-replaced"),
     }
     assert preview.steps_for("rep")[0].calls == ("Check", "Diff", "Check")
-    assert preview.outputs["addId"].value == rpc.UNKNOWN, "a new resource has no id in preview"
+    add_id = preview.outputs["addId"]
+    assert add_id.value is UNKNOWN_VALUE, "a new resource has no id in preview"
+    assert not add_id.known
+    assert str(add_id) == "[unknown]"
+    assert rpc.UNKNOWN not in repr(preview.outputs), "the wire sentinel never reaches a user"
     assert preview.outputs["addValue"].value == 7, "checked inputs are known in preview"
-    assert preview.outputs["addToken"].value == rpc.UNKNOWN
+    assert preview.outputs["addToken"].value is UNKNOWN_VALUE
     assert stack.state == before
     assert cloud.log_length() == mark
 
@@ -211,6 +215,10 @@ def test_secret_outputs_follow_the_engine_rules(counters: RunnerFactory) -> None
         {"name": "plain"},
         seed="s33d-value",
     )
+    preview = ok(stack.preview())
+    assert preview.outputs["sToken"].value is UNKNOWN_VALUE
+    assert preview.outputs["sToken"].secret, "an unknown additional secret output stays secret"
+    assert not preview.outputs["plainToken"].secret
     result = ok(stack.up())
     s, plain = stack.state.get("s"), stack.state.get("plain")
     assert "token" in s.secret_outputs, "additional_secret_outputs"

@@ -9,17 +9,17 @@ import grpc
 import pytest
 from harness_support.cloud import CounterCloud
 from harness_support.counter_provider import CounterProvider
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
+from pulumi_edgee.testing import provider_payload, resource_urn
 from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
 
-PROVIDER = serialize_provider(CounterProvider())
+PROVIDER = provider_payload(CounterProvider())
 TYPE = "pulumi-python:dynamic/harness:Counter"
 
 
 def urn(name: str) -> str:
-    return f"urn:pulumi:dev::counters::{TYPE}::{name}"
+    return resource_urn(name, project="counters", stack="dev", type_=TYPE)
 
 
 def props(**values: Any) -> dict[str, Any]:

@@ -11,10 +11,11 @@ The number of inputs tried is printed in the terminal summary.
 from __future__ import annotations
 
 import os
-from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from .support import EXAMPLES
 
 settings.register_profile(
     "ci",
@@ -30,9 +31,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-# Inputs tried, by test: incremented in each test body, shown in the terminal summary.
-EXAMPLES: Counter[str] = Counter()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

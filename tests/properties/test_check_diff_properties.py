@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pulumi.dynamic import CheckResult, DiffResult
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown, contains_unknowns
 
 from pulumi_edgee import lifecycle
@@ -30,12 +29,11 @@ from pulumi_edgee.properties import (
     REPLACE_PROPS,
 )
 from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.session import Session
-from pulumi_edgee.settings import Settings
 from pulumi_edgee.spec import ApiKeySpec
+from pulumi_edgee.testing import provider_payload
 from pulumi_edgee.testing.secrets import LeakDetector
 
-from .conftest import EXAMPLES
+from .support import EXAMPLES
 
 INPUT_NAMES = [p.wire for p in INPUT_PROPS]
 ALL_NAMES = [p.wire for p in PROPS]
@@ -179,12 +177,6 @@ def answer(result: DiffResult) -> tuple[bool | None, list[str], bool | None]:
 
 
 @pytest.fixture(scope="module")
-def session() -> Session:
-    """A session for diff (which records the key as this process's); no network call."""
-    return Session(Settings("http://127.0.0.1:9", "org_1", TOKEN))
-
-
-@pytest.fixture(scope="module")
 def leaks() -> Iterator[LeakDetector]:
     """Every failure reason the provider gave, searched for the token at the end."""
     detector = LeakDetector()
@@ -202,7 +194,7 @@ def provider(leaks: LeakDetector) -> Iterator[ApiKeyProvider]:
         patch.setenv("EDGEE_CONSOLE_URL", "http://127.0.0.1:9")
         instance = ApiKeyProvider()
         yield instance
-    leaks.record("__provider", serialize_provider(instance))
+    leaks.record("__provider", provider_payload(instance))
 
 
 # --------------------------------------------------------------------------- check
@@ -281,13 +273,11 @@ def test_numbers_are_whole_and_in_range_or_fail(value: Any) -> None:
 
 
 @given(olds=property_bags(), news=property_bags())
-def test_diff_answers_any_shape(
-    session: Session, olds: dict[str, Any], news: dict[str, Any]
-) -> None:
+def test_diff_answers_any_shape(olds: dict[str, Any], news: dict[str, Any]) -> None:
     EXAMPLES["diff: any shape"] += 1
-    first = lifecycle.diff(session, "key_x", olds, news)
+    first = lifecycle.diff(olds, news)
     assert_clean_diff(first)
-    assert answer(lifecycle.diff(session, "key_x", olds, news)) == answer(first)
+    assert answer(lifecycle.diff(olds, news)) == answer(first)
     if unknown_props(news):
         assert first.changes, "an unknown input may change"
 
@@ -302,31 +292,29 @@ def test_diff_answers_any_shape(
     ],
     ids=["number", "list-in-list", "map-in-list", "unknown-in-state"],
 )
-def test_diff_answers_models_of_any_shape(
-    session: Session, olds: dict[str, Any], news: dict[str, Any]
-) -> None:
+def test_diff_answers_models_of_any_shape(olds: dict[str, Any], news: dict[str, Any]) -> None:
     """Shapes hypothesis found to raise TypeError in diff (now fixed), kept as examples."""
-    result = lifecycle.diff(session, "key_x", olds, news)
+    result = lifecycle.diff(olds, news)
     assert_clean_diff(result)
     assert result.changes
 
 
 @given(olds=valid_inputs(), news=valid_inputs(), seed=st.integers(0, 2**32))
 def test_diff_is_deterministic_and_blind_to_model_order(
-    session: Session, olds: dict[str, Any], news: dict[str, Any], seed: int
+    olds: dict[str, Any], news: dict[str, Any], seed: int
 ) -> None:
     EXAMPLES["diff: determinism, model order"] += 1
     old_state = lifecycle.check(olds).inputs
     checked = lifecycle.check(news).inputs
-    first = lifecycle.diff(session, "key_x", old_state, checked)
+    first = lifecycle.diff(old_state, checked)
     assert_clean_diff(first)
-    assert answer(lifecycle.diff(session, "key_x", old_state, checked)) == answer(first)
+    assert answer(lifecycle.diff(old_state, checked)) == answer(first)
     shuffled = dict(checked)
     models = list(checked["models"]) * 2
     random.Random(seed).shuffle(models)
     shuffled["models"] = models
-    assert answer(lifecycle.diff(session, "key_x", old_state, shuffled)) == answer(first)
-    same = lifecycle.diff(session, "key_x", old_state, old_state)
+    assert answer(lifecycle.diff(old_state, shuffled)) == answer(first)
+    same = lifecycle.diff(old_state, old_state)
     assert answer(same) == (False, [], False), "no change against itself"
     replaced = {p for p in REPLACE_PROPS if old_state.get(p) != checked.get(p)}
     assert set(first.replaces or []) == replaced

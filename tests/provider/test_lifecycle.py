@@ -10,10 +10,10 @@ import httpx
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
-from pulumi_edgee.testing import EmulatorHandle
-from pulumi_edgee.testing.provider_server import ProviderCallError, ProviderServer
+from pulumi_edgee.testing import EmulatorHandle, configured_server
+from pulumi_edgee.testing.provider_server import ProviderCallError
 
-from .conftest import ORGANIZATION, PROVIDER, TOKEN, Engine, urn
+from .support import ORGANIZATION, PROVIDER, TOKEN, ProviderSteps, urn
 
 
 def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
@@ -29,7 +29,7 @@ def console(emulator: EmulatorHandle) -> httpx.Client:
 
 
 def test_preview_with_unknown_inputs_calls_only_check_and_diff(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     checked = engine.check("pending", {"name": UNKNOWN, "models": [UNKNOWN], "maxUsage": 5})
     assert checked.failures == []
@@ -45,7 +45,7 @@ def test_preview_with_unknown_inputs_calls_only_check_and_diff(
     assert emulator_module.requests() == [], "preview must not touch the Console API"
 
 
-def test_bad_input_gives_one_check_failure_per_property(engine: Engine) -> None:
+def test_bad_input_gives_one_check_failure_per_property(engine: ProviderSteps) -> None:
     checked = engine.check(
         "bad",
         {
@@ -75,7 +75,7 @@ def test_bad_input_gives_one_check_failure_per_property(engine: Engine) -> None:
 
 
 def test_create_returns_every_output_with_the_key_secret(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, inputs = engine.create(
         "backend",
@@ -101,7 +101,9 @@ def test_create_returns_every_output_with_the_key_secret(
     assert inputs["type"] == "api", "check fills the default"
 
 
-def test_in_place_updates_keep_the_key(engine: Engine, emulator_module: EmulatorHandle) -> None:
+def test_in_place_updates_keep_the_key(
+    engine: ProviderSteps, emulator_module: EmulatorHandle
+) -> None:
     key_id, outputs, inputs = engine.create(
         "renamed", name="old name", models=["a/x", "b/y"], maxUsage=10
     )
@@ -117,14 +119,14 @@ def test_in_place_updates_keep_the_key(engine: Engine, emulator_module: Emulator
     engine.record_outputs("update", updated.outputs)
 
 
-def test_reordered_or_duplicated_models_are_no_change(engine: Engine) -> None:
+def test_reordered_or_duplicated_models_are_no_change(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("models", name="m", models=["a/x", "b/y"])
     checked = engine.check("models", {**inputs, "models": ["b/y", "a/x", "b/y"]}, olds=inputs)
     diff = engine.server.diff(key_id, urn("models"), outputs, checked.inputs, inputs)
     assert diff.changes == "none"
 
 
-def test_provider_payload_alone_is_no_change(engine: Engine) -> None:
+def test_provider_payload_alone_is_no_change(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("payload", name="p")
     olds = {**outputs, "__provider": "c29tZXRoaW5nIGVsc2U="}
     checked = engine.check("payload", inputs, olds=inputs)
@@ -134,7 +136,7 @@ def test_provider_payload_alone_is_no_change(engine: Engine) -> None:
 
 
 def test_type_change_replaces_create_before_delete(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     old_id, outputs, inputs = engine.create("agent", name="agent")
     news = {**inputs, "type": "coding_agent", "codingAssistant": "claude_code"}
@@ -153,7 +155,7 @@ def test_type_change_replaces_create_before_delete(
     assert new_outputs["key"] != outputs["key"]
 
 
-def test_expiry_change_replaces(engine: Engine) -> None:
+def test_expiry_change_replaces(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("expiry", name="e", expiresInDays=30)
     checked = engine.check("expiry", {**inputs, "expiresInDays": 60}, olds=inputs)
     diff = engine.server.diff(key_id, urn("expiry"), outputs, checked.inputs, inputs)
@@ -161,7 +163,7 @@ def test_expiry_change_replaces(engine: Engine) -> None:
 
 
 def test_inactive_key_is_created_disabled_and_can_be_enabled(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, inputs = engine.create("off", name="off", active=False)
     assert outputs["active"] is False
@@ -174,7 +176,7 @@ def test_inactive_key_is_created_disabled_and_can_be_enabled(
 
 
 def test_refresh_shows_out_of_band_changes_as_drift(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, inputs = engine.create("drift", name="declared", maxUsage=50)
     with console(emulator_module) as api:
@@ -191,7 +193,7 @@ def test_refresh_shows_out_of_band_changes_as_drift(
     assert (repaired.outputs["name"], repaired.outputs["active"]) == ("declared", True)
 
 
-def test_refresh_reveals_the_key_when_state_lost_it(engine: Engine) -> None:
+def test_refresh_reveals_the_key_when_state_lost_it(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("reveal", name="reveal")
     without_key = {k: v for k, v in outputs.items() if k != "key"}
     read = engine.server.read(key_id, urn("reveal"), without_key, inputs)
@@ -200,7 +202,7 @@ def test_refresh_reveals_the_key_when_state_lost_it(engine: Engine) -> None:
 
 
 def test_refresh_drops_a_key_deleted_out_of_band(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, inputs = engine.create("gone", name="gone")
     with console(emulator_module) as api:
@@ -210,7 +212,7 @@ def test_refresh_drops_a_key_deleted_out_of_band(
 
 
 def test_destroy_and_destroy_of_an_already_deleted_key(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, _ = engine.create("destroy", name="destroy")
     engine.server.delete(key_id, urn("destroy"), outputs)
@@ -219,7 +221,7 @@ def test_destroy_and_destroy_of_an_already_deleted_key(
 
 
 def test_console_validation_error_is_clear_and_secret_free(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, inputs = engine.create("conflict", name="c")
     emulator_module.add_fault("server_error", method="POST", path=r".*/api_keys/.*", count=None)
@@ -247,7 +249,7 @@ def test_provider_payload_is_small_and_holds_no_credential() -> None:
     ],
 )
 def test_create_with_an_unknown_outcome_makes_exactly_one_key(
-    engine: Engine, emulator_module: EmulatorHandle, fault: str, fields: dict[str, object]
+    engine: ProviderSteps, emulator_module: EmulatorHandle, fault: str, fields: dict[str, object]
 ) -> None:
     name = f"ambiguous {fault} {sorted(fields)}"
     before = set(live_keys(emulator_module))
@@ -261,7 +263,7 @@ def test_create_with_an_unknown_outcome_makes_exactly_one_key(
 
 
 def test_create_ignores_identical_keys_that_existed_before_it(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     with console(emulator_module) as api:
         twin = api.post("/api_keys", json={"name": "twin"}).json()["id"]
@@ -271,27 +273,30 @@ def test_create_ignores_identical_keys_that_existed_before_it(
     assert twin in live_keys(emulator_module)
 
 
-def test_create_refuses_to_guess_between_several_candidates(
-    engine: Engine, emulator_module: EmulatorHandle
+def test_create_adopts_its_own_key_when_an_identical_one_appears_meanwhile(
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
-    """Someone makes an identical key while the create is in flight: which is ours?"""
+    """Someone makes an identical key while the create is in flight: the create still
+    knows which key is its own (its marker), and leaves the other alone."""
     keys_path = r"/v1/organizations/[^/]+/api_keys"
+    before = set(live_keys(emulator_module))
     emulator_module.add_fault("latency", method="POST", path=keys_path, delay_ms=400)
     emulator_module.add_fault("apply_then_fail", method="POST", path=keys_path)
     meanwhile = threading.Timer(
         0.1, emulator_module.backend.create_key, (ORGANIZATION, {"name": "in flight"})
     )
     meanwhile.start()
-    checked = engine.check("in-flight", {"name": "in flight"})
-    with pytest.raises(ProviderCallError) as caught:
-        engine.server.create(urn("in-flight"), checked.inputs)
+    key_id, outputs, _ = engine.create("in-flight", name="in flight")
     meanwhile.join()
-    assert "several keys match" in caught.value.details
-    engine.leaks.record("several candidates error", caught.value.details)
+    made = {k: v for k, v in live_keys(emulator_module).items() if k not in before}
+    assert len(made) == 2
+    assert key_id in made
+    assert all(v["name"] == "in flight" for v in made.values())
+    assert outputs["key"] == made[key_id]["key"]
 
 
 def test_a_forced_replacement_never_adopts_the_key_it_replaces(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     """`pulumi up --replace`: same inputs, so the old key matches the new one's settings."""
     old_id, outputs, inputs = engine.create("forced", name="forced replacement")
@@ -304,25 +309,27 @@ def test_a_forced_replacement_never_adopts_the_key_it_replaces(
 
 
 def test_a_wrong_organization_never_drops_or_orphans_keys(
-    engine: Engine, emulator_module: EmulatorHandle
+    engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     """Every path of another organization answers 404: that must not read as 'deleted'."""
     key_id, outputs, inputs = engine.create("org", name="kept")
-    with ProviderServer(project="quickstart") as wrong:
-        wrong.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": "org_typo",
-                "edgee:consoleUrl": emulator_module.url,
-            }
-        )
+    with configured_server(
+        emulator_module.url, token=TOKEN, organization="org_typo", project="quickstart"
+    ) as wrong:
+        # State without the organization (as after an import): the 404 speaks.
+        unplaced = {k: v for k, v in outputs.items() if k != "organizationId"}
         with pytest.raises(ProviderCallError) as refreshed:
-            wrong.read(key_id, urn("org"), outputs, inputs)
+            wrong.read(key_id, urn("org"), unplaced, inputs)
         with pytest.raises(ProviderCallError) as destroyed:
+            wrong.delete(key_id, urn("org"), unplaced)
+        # State that names the organization: refused before any request.
+        with pytest.raises(ProviderCallError) as guarded:
             wrong.delete(key_id, urn("org"), outputs)
         engine.leaks.record("wrong org server", wrong.stderr_text() + wrong.stdout_text())
     for error in (refreshed.value, destroyed.value):
         assert "Organization 'org_typo' was not found" in error.details
         assert "edgee:organizationId" in error.details
         engine.leaks.record("wrong org error", error.details)
+    assert "organization 'org_1'" in guarded.value.details
+    assert "organization 'org_typo'" in guarded.value.details
     assert key_id in live_keys(emulator_module)

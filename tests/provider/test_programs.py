@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pulumi.runtime import rpc
 
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
-from pulumi_edgee.testing.program import ProgramRunner, RunResult
-from pulumi_edgee.testing.provider_server import ProviderServer
-from pulumi_edgee.testing.secrets import LeakDetector
+from pulumi_edgee.testing import EmulatorHandle, LeakDetector, edgee_config, run_emulator
+from pulumi_edgee.testing.engine import SECRET_CONFIG_KEYS
+from pulumi_edgee.testing.program import UNKNOWN_VALUE, ProgramRunner, RunResult
 
-from .conftest import ORGANIZATION, TOKEN
+from .support import ORGANIZATION, TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
@@ -27,39 +27,32 @@ KEYS_PROGRAM = Path(__file__).resolve().parent / "programs" / "keys"
 
 
 @pytest.fixture
-def stack_env() -> Iterator[tuple[EmulatorHandle, ProviderServer, LeakDetector]]:
+def stack_env() -> Iterator[tuple[EmulatorHandle, LeakDetector]]:
     leaks = LeakDetector()
     leaks.add_secrets(TOKEN)
-    with (
-        run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator,
-        ProviderServer(project="stack", env={"EDGEE_READ_REUSE_SECONDS": "0"}) as server,
-    ):
-        yield emulator, server, leaks
+    with run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator:
+        yield emulator, leaks
         leaks.add_secrets(*(k["key"] for k in emulator.keys()))
-        leaks.record("server stdout", server.stdout_text())
-        leaks.record("server stderr", server.stderr_text())
     leaks.assert_clean()
 
 
-def runner(program: Path, emulator: EmulatorHandle, server: ProviderServer) -> ProgramRunner:
+def runner(program: Path, emulator: EmulatorHandle) -> ProgramRunner:
+    """A stack whose every command runs in a provider process of its own, as the CLI's."""
     return ProgramRunner(
         program,
-        server,
-        {
-            "edgee:apiToken": TOKEN,
-            "edgee:organizationId": ORGANIZATION,
-            "edgee:consoleUrl": emulator.url,
-        },
-        secret_config_keys=["edgee:apiToken"],
+        config=edgee_config(emulator.url, token=TOKEN, organization=ORGANIZATION),
+        secret_config_keys=SECRET_CONFIG_KEYS,
     )
 
 
 def ok(result: RunResult, leaks: LeakDetector, stack: ProgramRunner) -> RunResult:
     """Fail on an error; record everything the step serialized for the leak search."""
     assert result.error is None, result.error
+    leaks.record(f"provider output during {result.operation}", result.logs)
     for output in result.outputs.values():
         if output.secret:
-            leaks.add_secrets(str(output.value))
+            if output.known:
+                leaks.add_secrets(str(output.value))
         else:
             leaks.record("plain stack output", output.value)
     leaks.record("exported state", stack.export_state())
@@ -88,10 +81,10 @@ def live(emulator: EmulatorHandle) -> dict[str, dict[str, Any]]:
 
 
 def test_quickstart_lifecycle(
-    stack_env: tuple[EmulatorHandle, ProviderServer, LeakDetector],
+    stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
-    emulator, server, leaks = stack_env
-    stack = runner(QUICKSTART, emulator, server)
+    emulator, leaks = stack_env
+    stack = runner(QUICKSTART, emulator)
 
     preview = ok(stack.preview(), leaks, stack)
     assert ops(preview) == {"backend": "create", "claude-code": "create"}
@@ -127,10 +120,10 @@ def test_quickstart_lifecycle(
 
 
 def test_replacement_creates_before_deleting_and_removed_keys_are_deleted(
-    stack_env: tuple[EmulatorHandle, ProviderServer, LeakDetector],
+    stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
-    emulator, server, leaks = stack_env
-    stack = runner(KEYS_PROGRAM, emulator, server)
+    emulator, leaks = stack_env
+    stack = runner(KEYS_PROGRAM, emulator)
     keys = {
         "ci": {"name": "ci", "models": ["openai/gpt-5.2"]},
         "bot": {"name": "bot", "max_usage": 5},
@@ -163,10 +156,10 @@ def test_replacement_creates_before_deleting_and_removed_keys_are_deleted(
 
 
 def test_delete_before_replace_and_out_of_band_deletion(
-    stack_env: tuple[EmulatorHandle, ProviderServer, LeakDetector],
+    stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
-    emulator, server, leaks = stack_env
-    stack = runner(KEYS_PROGRAM, emulator, server)
+    emulator, leaks = stack_env
+    stack = runner(KEYS_PROGRAM, emulator)
     keys: dict[str, dict[str, Any]] = {
         "swap": {"name": "swap", "expires_in_days": 30, "delete_before_replace": True},
         "gone": {"name": "gone"},
@@ -193,26 +186,81 @@ def test_delete_before_replace_and_out_of_band_deletion(
 
 
 def test_bad_input_fails_the_preview_with_the_property_named(
-    stack_env: tuple[EmulatorHandle, ProviderServer, LeakDetector],
+    stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
-    emulator, server, _ = stack_env
-    stack = runner(KEYS_PROGRAM, emulator, server)
+    emulator, leaks = stack_env
+    stack = runner(KEYS_PROGRAM, emulator)
     stack.set_config("keys", json.dumps({"agent": {"name": "a", "type": "coding_agent"}}))
     result = stack.preview()
     assert result.error is not None
+    leaks.record("check failure", result.error)
+    leaks.record("provider output", result.logs)
     assert "codingAssistant" in str(result.error)
     assert emulator.requests() == []
 
 
-def test_readme_main_job_runs() -> None:
-    done = subprocess.run(  # noqa: S603 - this interpreter running our own script
-        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+def test_a_config_change_reaches_the_next_command(
+    stack_env: tuple[EmulatorHandle, LeakDetector],
+) -> None:
+    """As with the CLI, fixing a wrong token with `pulumi config set` fixes the next run."""
+    emulator, leaks = stack_env
+    stack = runner(QUICKSTART, emulator)
+    stack.set_config("edgee:apiToken", "tok_wrong_0000", secret=True)
+    failed = stack.up()
+    assert failed.error is not None
+    assert "401" in str(failed.error) or "token" in str(failed.error).lower()
+    assert emulator.keys() == []
+    stack.set_config("edgee:apiToken", TOKEN, secret=True)
+    up = ok(stack.up(), leaks, stack)
+    assert ops(up) == {"backend": "create", "claude-code": "create"}
+    assert len(emulator.keys()) == 2
+    ok(stack.destroy(), leaks, stack)
+
+
+def test_preview_outputs_are_unknown_and_keep_their_secretness(
+    stack_env: tuple[EmulatorHandle, LeakDetector],
+) -> None:
+    emulator, leaks = stack_env
+    stack = runner(QUICKSTART, emulator)
+    preview = ok(stack.preview(), leaks, stack)
+    assert preview.outputs["backendKeyId"].value is UNKNOWN_VALUE
+    assert str(preview.outputs["backendKeyId"]) == "[unknown]"
+    assert preview.outputs["backendKey"].secret, "the key stays secret while unknown"
+    assert preview.outputs["assistantKey"].secret
+
+
+def test_the_demo_proves_each_step() -> None:
+    """The README's main job: the refresh shows the Console change, the next up repairs
+    it in place, nothing secret is printed; each proved by the demo itself."""
+    done = run_demo()
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "refresh  backend      (Read, Diff; changed: active)" in out
+    refresh, repair = out.split("== pulumi refresh")[1].split("== pulumi up (puts")
+    assert "'Production Backend' (max_usage=2500, active=False)" in refresh
+    assert "~ update   backend      (Check, Diff, Update)" in repair
+    assert "'Production Backend' (max_usage=2500, active=True)" in repair.split("== ")[0]
+    assert "ok: the same backend key is active again" in repair
+    assert rpc.UNKNOWN not in out, "no unknown sentinel printed"
+    assert "output backendKeyId = [unknown]" in out.split("== pulumi up")[0]
+    assert "No secret printed: " in out
+    assert "ek_test_" not in out + done.stderr, "the demo prints no secret"
+
+
+def test_the_demo_fails_when_a_step_has_no_effect() -> None:
+    """One provider process for every command misses the Console change (its list view
+    answers the refresh): the demo must say so and exit non-zero, not print "Done"."""
+    done = run_demo("--reuse-process")
+    assert done.returncode == 1
+    assert "FAILED: expected the refresh found backend's `active` changed" in done.stderr
+    assert "Done" not in done.stdout
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - this interpreter running our own script
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    for step in ("pulumi preview", "pulumi up", "in-place update", "pulumi refresh", "destroy"):
-        assert step in done.stdout
-    assert "ek_test_" not in done.stdout + done.stderr, "the demo prints no secret"

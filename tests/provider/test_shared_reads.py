@@ -8,27 +8,25 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
-from pulumi_edgee.testing.provider_server import ProviderServer
+from pulumi_edgee.testing import EmulatorHandle, configured_server, run_emulator
 from pulumi_edgee.testing.secrets import LeakDetector
 
-from .conftest import ORGANIZATION, PROVIDER, TOKEN, Engine, urn
+from .support import ORGANIZATION, PROVIDER, TOKEN, ProviderSteps, urn
 
 
 @pytest.fixture(scope="module")
-def setup() -> Iterator[tuple[Engine, EmulatorHandle]]:
+def setup() -> Iterator[tuple[ProviderSteps, EmulatorHandle]]:
     with (
         run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator,
-        ProviderServer(project="quickstart", env={"EDGEE_READ_REUSE_SECONDS": "60"}) as server,
+        configured_server(
+            emulator.url,
+            token=TOKEN,
+            organization=ORGANIZATION,
+            project="quickstart",
+            env={"EDGEE_READ_REUSE_SECONDS": "60"},
+        ) as server,
     ):
-        server.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": emulator.url,
-            }
-        )
-        yield Engine(server, LeakDetector()), emulator
+        yield ProviderSteps(server, LeakDetector()), emulator
 
 
 def list_walks(emulator: EmulatorHandle) -> int:
@@ -37,19 +35,16 @@ def list_walks(emulator: EmulatorHandle) -> int:
     )
 
 
-def test_a_refresh_of_many_keys_costs_one_list_walk(setup: tuple[Engine, EmulatorHandle]) -> None:
+def test_a_refresh_of_many_keys_costs_one_list_walk(
+    setup: tuple[ProviderSteps, EmulatorHandle],
+) -> None:
     engine, emulator = setup
     created = [engine.create(f"k{i}", name=f"key {i}") for i in range(30)]
     emulator.clear_requests()
     # `pulumi refresh` is a new command, so a new provider process: nothing cached.
-    with ProviderServer(project="quickstart") as refresher:
-        refresher.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": emulator.url,
-            }
-        )
+    with configured_server(
+        emulator.url, token=TOKEN, organization=ORGANIZATION, project="quickstart"
+    ) as refresher:
         with ThreadPoolExecutor(8) as pool:
             reads = list(pool.map(lambda c: refresher.read(c[0], urn("k"), c[1], c[2]), created))
     assert [r.id for r in reads] == [c[0] for c in created]
@@ -59,7 +54,7 @@ def test_a_refresh_of_many_keys_costs_one_list_walk(setup: tuple[Engine, Emulato
 
 
 def test_a_read_after_this_process_writes_sees_the_write(
-    setup: tuple[Engine, EmulatorHandle],
+    setup: tuple[ProviderSteps, EmulatorHandle],
 ) -> None:
     engine, emulator = setup
     key_id, outputs, inputs = engine.create("own", name="before")
@@ -75,7 +70,7 @@ def test_a_read_after_this_process_writes_sees_the_write(
 
 
 def test_a_key_missing_from_the_view_is_confirmed_before_it_is_dropped(
-    setup: tuple[Engine, EmulatorHandle],
+    setup: tuple[ProviderSteps, EmulatorHandle],
 ) -> None:
     engine, emulator = setup
     bare = {"__provider": PROVIDER}
