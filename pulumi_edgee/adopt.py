@@ -21,6 +21,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 
+from . import markers
 from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleClient, ConsoleError
 from .properties import KEY_TYPES
@@ -102,11 +103,13 @@ def fragment(keys: Iterable[ApiKeyObject], organization_id: str) -> str:
 def select(
     keys: Iterable[ApiKeyObject], name_pattern: str | None, key_type: str | None
 ) -> list[ApiKeyObject]:
-    """The keys whose name matches the glob pattern and whose type is `key_type`."""
+    """The keys whose name matches the glob pattern and whose type is `key_type`; keys
+    still named by a create marker (a create in progress or interrupted) are no one's."""
     return [
         k
         for k in keys
-        if (name_pattern is None or fnmatch.fnmatchcase(k.name, name_pattern))
+        if markers.parse(k.name) is None
+        and (name_pattern is None or fnmatch.fnmatchcase(k.name, name_pattern))
         and (key_type is None or k.type == key_type)
     ]
 

@@ -101,6 +101,7 @@ def test_filters_and_errors(env: Stack) -> None:
         env.console_create(name=f"prod-{n}")
     env.console_create(name="prod-assistant", type="coding_agent", coding_assistant="codex")
     env.console_create(name="staging")
+    env.emulator.insert_key(name=f"pulumi-edgee-create:{'0' * 32}:4102444800")
 
     generated = _generate(env, "--name-pattern", "prod-*", "--type", "api")
     assert generated.returncode == 0, generated.stderr
@@ -108,6 +109,7 @@ def test_filters_and_errors(env: Stack) -> None:
     assert generated.stdout.count("= ApiKey(") == 3
     assert "prod-assistant" not in generated.stdout
     assert "staging" not in generated.stdout
+    assert "pulumi-edgee-create" not in _generate(env).stdout, "a create's marker is no one's"
     assert generated.stdout.count("adopt_id=") == 3
 
     broken = subprocess.run(  # noqa: S603 - this interpreter running our own module
