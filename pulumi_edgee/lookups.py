@@ -2,8 +2,8 @@
 filter. Shared by every front door (Python's `functions`, the plugin's invokes), so that
 a lookup means the same thing in every language.
 
-Results use the resource's wire names plus `id`; `email` is always None (the Console API
-never returns it) and the secret `key` is present only when revealed. Reads go through the
+Results use the resource's wire names plus `id`, without `email` (the Console API never
+returns it); the secret `key` is present only when revealed. Reads go through the
 session's shared list view, so many lookups in one program cost about one list walk.
 """
 
@@ -32,7 +32,7 @@ class SeveralMatchesError(LookupError):
 def _result(obj: ApiKeyObject, *, reveal: bool) -> dict[str, Any]:
     """The key's outputs in wire names, with its id, and its secret only when revealed."""
     found = outputs(obj, email=None, expires_in_days=expiry_days(obj), key=None)
-    del found["key"]
+    del found["key"], found["email"]  # the Console API never returns `email`
     if reveal and obj.key is not None:
         found["key"] = obj.key.get_secret_value()
     return {"id": obj.id, **found}

@@ -4,9 +4,11 @@ each step did what its title says.
 preview, up, an in-place change, a change made in the Console picked up by refresh and
 put back by the next up, and destroy. Each command runs the unchanged program through a
 provider process of its own, as the Pulumi CLI does. After each step the emulator's keys
-and the stack's state are checked; the demo stops with exit status 1 at the first step
-whose effect is missing. Last, everything it printed is searched for the Console token
-and every gateway key it saw. Needs no Pulumi CLI and no network.
+and the stack's state are checked, and each key is used through the emulator's AI Gateway
+stand-in with the official `edgee` client, printing what an application would see; the
+demo stops with exit status 1 at the first step whose effect is missing. Last,
+everything it printed is searched for the Console token and every gateway key it saw.
+Needs no Pulumi CLI and no network; needs the `edgee` client (the `demo` extra).
 
     python scripts/demo.py
     python scripts/demo.py --reuse-process   # one provider process for every command
@@ -24,12 +26,15 @@ from typing import Any
 import httpx
 
 from pulumi_edgee.testing import EmulatorHandle, LeakDetector, run_emulator
+from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 from pulumi_edgee.testing.program import ProgramRunner, RunResult
 from pulumi_edgee.testing.provider_server import ProviderServer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 ORGANIZATION = "org_1"
 SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
+# In the backend key's `models`; the Claude Code key is unrestricted.
+MODEL = "anthropic/claude-opus-4-6"
 
 
 class StepFailed(Exception):
@@ -45,6 +50,7 @@ class Demo:
         self.token = token
         self.printed: list[str] = []
         self.keys_seen: set[str] = set()
+        self.secrets: dict[str, str] = {}  # the last secret of each key in the stack
 
     def say(self, text: str = "") -> None:
         self.printed.append(text)
@@ -87,6 +93,21 @@ class Demo:
             raise StepFailed(f"{title} failed: {result.error}")
         return ops
 
+    def use_keys(self, model: str = MODEL, *names: str) -> dict[str, GatewayOutcome]:
+        """Call the Gateway with each key the stack made (or those named), as an
+        application would, and print what it sees (the secrets stay unprinted)."""
+        for res in self.stack.state.resources:
+            if "key" in res.outputs:
+                self.secrets[res.name] = str(res.outputs["key"])
+        self.keys_seen.update(self.secrets.values())
+        seen: dict[str, GatewayOutcome] = {}
+        for name, secret in sorted(self.secrets.items()):
+            if names and name not in names:
+                continue
+            seen[name] = ask_gateway(self.emulator.url, secret, model, "ping")
+            self.say(f"  app calls {model} with {name}: {seen[name]}")
+        return seen
+
     def expect(self, condition: bool, effect: str) -> None:
         """Say what was proved, or stop: the step's effect is missing."""
         if not condition:
@@ -118,6 +139,13 @@ def steps(demo: Demo) -> None:
     demo.expect(ops == {"backend": "create", "claude-code": "create"}, "two keys created")
     demo.expect(set(keys) == {"backend", "claude-code"}, "both keys live in the Console")
     backend_id = stack.state.get("backend").id
+    seen = demo.use_keys()
+    demo.expect(all(o.answered for o in seen.values()), "both keys answer at the Gateway")
+    seen = demo.use_keys("openai/o3")
+    demo.expect(
+        seen["backend"].code == "forbidden" and seen["claude-code"].answered,
+        "a model outside backend's `models` is refused; the unrestricted key answers",
+    )
 
     stack.set_config("backendMaxUsage", 2500)
     ops = demo.run("pulumi up (backendMaxUsage 1000 -> 2500: in-place update)", stack.up())
@@ -127,6 +155,7 @@ def steps(demo: Demo) -> None:
         backend.get("id") == backend_id and backend.get("max_usage") == 2500,
         "the same backend key now has max_usage=2500",
     )
+    demo.expect(demo.use_keys(MODEL, "backend")["backend"].answered, "the key still answers")
 
     with httpx.Client(
         base_url=demo.emulator.organization_url,
@@ -134,10 +163,13 @@ def steps(demo: Demo) -> None:
     ) as console:
         console.post(f"/api_keys/{backend_id}", json={"active": False}).raise_for_status()
     demo.say("\n(someone disables the backend key in the Edgee Console)")
+    inactive = demo.use_keys(MODEL, "backend")["backend"]
+    demo.expect(inactive.message == "API key is inactive", "the Gateway refuses it at once")
     refreshed = stack.refresh()
     demo.run("pulumi refresh", refreshed)
-    changed = [s.changed for s in refreshed.steps_for("backend")]
-    demo.expect(changed == [("active",)], "the refresh found backend's `active` changed")
+    # (`lastUsedAt` may show as changed too: the application's calls moved it.)
+    changed = [set(s.changed) - {"lastUsedAt"} for s in refreshed.steps_for("backend")]
+    demo.expect(changed == [{"active"}], "the refresh found backend's `active` changed")
     demo.expect(
         stack.state.get("backend").outputs.get("active") is False,
         "state now says backend active=False, as the Console does",
@@ -150,10 +182,15 @@ def steps(demo: Demo) -> None:
         backend.get("id") == backend_id and backend.get("active") is True,
         "the same backend key is active again",
     )
+    demo.expect(demo.use_keys(MODEL, "backend")["backend"].answered, "backend answers again")
 
     ops = demo.run("pulumi destroy", stack.destroy())
     demo.expect(ops == {"backend": "delete", "claude-code": "delete"}, "both keys deleted")
     demo.expect(demo.live_keys() == {}, "no key left behind in the Console")
+    seen = demo.use_keys()
+    demo.expect(
+        all(o.code == "unauthorized" for o in seen.values()), "every key is refused at the Gateway"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

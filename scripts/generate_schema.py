@@ -2,7 +2,8 @@
 
 The ApiKey properties come from `pulumi_edgee.properties.PROPS` and the provider configuration
 from `pulumi_edgee.settings.CONFIG_SOURCES`, so the schema cannot say something the
-provider does not do. Run it after changing either:
+provider does not do. The provider plugin serves the same text from the copy written
+into its package (`pulumi_edgee/plugin/schema.json`). Run it after changing either:
 
     python scripts/generate_schema.py           # rewrite schema.json
     python scripts/generate_schema.py --check   # exit 1 if schema.json is stale (CI)
@@ -22,6 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema.json"
+PLUGIN_SCHEMA_PATH = ROOT / "pulumi_edgee/plugin/schema.json"
 PYPROJECT_PATH = ROOT / "pyproject.toml"
 
 # Run as `python scripts/generate_schema.py`, the repo root is not on the path.
@@ -37,12 +39,15 @@ FALLBACK_VERSION = "0.1.0"
 FALLBACK_DESCRIPTION = "Manage Edgee AI Gateway API keys as code with Pulumi"
 FALLBACK_HOMEPAGE = "https://www.edgee.ai"
 LICENSE = "Apache-2.0"
-# Free-form strings to the metaschema. `kind/native` is left out on purpose: this is a
-# dynamic provider shipped inside the Python package, not a provider plugin binary.
-KEYWORDS = ("pulumi", "edgee", "ai", "ai-gateway", "api-keys", "category/utility")
+# Free-form strings to the metaschema; `kind/native`: the package ships a provider plugin.
+KEYWORDS = ("pulumi", "edgee", "ai", "ai-gateway", "api-keys", "category/utility", "kind/native")
 
 RESOURCE_NAME = "ApiKey"
 RESOURCE_TOKEN = f"{PACKAGE}:index:{RESOURCE_NAME}"
+GET_API_KEY_TOKEN = f"{PACKAGE}:index:getApiKey"
+GET_API_KEYS_TOKEN = f"{PACKAGE}:index:getApiKeys"
+# One key as `getApiKeys` lists it: the resource's outputs and its id, no secret.
+API_KEY_INFO_TOKEN = f"{PACKAGE}:index:ApiKeyInfo"
 PROVIDER_DESCRIPTION = (
     "The Edgee provider manages Edgee AI Gateway API keys through the Edgee Console API. "
     "Each setting is read from stack config first, then from its environment variable."
@@ -214,6 +219,87 @@ def api_key_resource() -> dict[str, Any]:
     }
 
 
+def _key_outputs(*, with_secret: bool) -> dict[str, Any]:
+    """A looked-up key: its id and the resource's outputs (the secret only if asked).
+
+    `email` is left out: the Console API never returns it, so a lookup cannot know it;
+    so are the settings of how a resource manages its key (adoption, rotation).
+    """
+    managing = (properties.Change.STATE_ONLY, properties.Change.CREATE_ONLY)
+    shown = [
+        p
+        for p in properties.PROPS
+        if p.wire != "email" and p.change not in managing and (with_secret or not p.secret)
+    ]
+    props: dict[str, Any] = {"id": {"type": "string", "description": "The key's id."}}
+    for prop in shown:
+        props[prop.wire] = output_property(prop)
+        if prop.secret:
+            props[prop.wire]["description"] += " Set only when `reveal` is true."
+    required = [p.wire for p in shown if always_output(p) and not p.secret]
+    return {"properties": props, "required": ["id", *required]}
+
+
+def object_types() -> dict[str, dict[str, Any]]:
+    return {
+        API_KEY_INFO_TOKEN: {
+            "description": "An API key as `getApiKeys` lists it (never with its secret).",
+            "type": "object",
+            **_key_outputs(with_secret=False),
+        }
+    }
+
+
+def functions() -> dict[str, dict[str, Any]]:
+    """The lookups: keys this stack does not manage, read by id, name or filter."""
+    key_type = {"$ref": f"#/types/{enum_type_token(properties.PROPS_BY_WIRE['type'])}"}
+    return {
+        GET_API_KEY_TOKEN: {
+            "description": (
+                "Look up one API key by `id` or by `name` (exactly one of them). Its secret "
+                "is returned, as a Pulumi secret, only when `reveal` is true."
+            ),
+            "inputs": {
+                "properties": {
+                    "id": {"type": "string", "description": "The key's id."},
+                    "name": {
+                        "type": "string",
+                        "description": "The key's name; more than one key with it is an error.",
+                    },
+                    "reveal": {
+                        "type": "boolean",
+                        "description": "Whether to return the secret `key`.",
+                        "default": False,
+                    },
+                },
+            },
+            "outputs": _key_outputs(with_secret=True),
+        },
+        GET_API_KEYS_TOKEN: {
+            "description": "List API keys, optionally by name prefix and type, without secrets.",
+            "inputs": {
+                "properties": {
+                    "namePrefix": {
+                        "type": "string",
+                        "description": "Only keys whose name starts with this.",
+                    },
+                    "type": {**key_type, "description": "Only keys of this type."},
+                },
+            },
+            "outputs": {
+                "properties": {
+                    "keys": {
+                        "type": "array",
+                        "items": {"$ref": f"#/types/{API_KEY_INFO_TOKEN}"},
+                        "description": "The matching keys, ordered by name then id.",
+                    }
+                },
+                "required": ["keys"],
+            },
+        },
+    }
+
+
 def build_schema() -> dict[str, Any]:
     """The Pulumi package schema of this package, as a JSON-ready dict."""
     project = _project()
@@ -230,8 +316,9 @@ def build_schema() -> dict[str, Any]:
         "license": LICENSE,
         "config": {"variables": config_variables()},
         "provider": {"description": PROVIDER_DESCRIPTION, "inputProperties": config_variables()},
-        "types": enum_types(),
+        "types": {**enum_types(), **object_types()},
         "resources": {RESOURCE_TOKEN: api_key_resource()},
+        "functions": functions(),
         "language": {"python": {"packageName": PYTHON_PACKAGE}},
     }
 
@@ -291,11 +378,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--readme", type=Path, default=README_PATH, help="README file (default: %(default)s)"
     )
+    parser.add_argument(
+        "--plugin-schema",
+        type=Path,
+        default=PLUGIN_SCHEMA_PATH,
+        help="the copy the provider plugin serves (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     path: Path = args.path
     readme: Path = args.readme
+    schema = render(build_schema())
     outputs = {
-        path: render(build_schema()),
+        path: schema,
+        args.plugin_schema: schema,
         readme: render_readme(readme.read_text(encoding="utf-8")),
     }
     if args.check:
@@ -314,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        print("schema.json and the README table are up to date.")
+        print("schema.json, its plugin copy and the README table are up to date.")
         return 0
     for target, text in outputs.items():
         target.write_text(text, encoding="utf-8", newline="\n")

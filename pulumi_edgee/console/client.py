@@ -379,6 +379,12 @@ class ConsoleClient:
         path = f"{self._key_path(key_id)}/reveal"
         return _key_from(self._request("GET", path), "GET", path)
 
+    def check_access(self) -> None:
+        """One cheap request (the first key of the list) that fails as any call would with
+        a wrong token or organization: settings are proven before any key is touched."""
+        path = self._keys_path
+        _page(_json(self._request("GET", path, params={"limit": 1}), "GET", path), path, {})
+
     # -- plumbing --------------------------------------------------------------------
 
     def _key_path(self, key_id: str) -> str:

@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         server.stop()
+        backend.close()
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .backend import EmulatorBackend
-from .errors import FieldError, KeyNotFound, ValidationFailed
+from .errors import FieldError, KeyNotFound, StateNotSaved, ValidationFailed
 from .faults import fault_json
 from .keys import key_json
 from .requestlog import request_json
@@ -26,8 +26,27 @@ from .wire import (
 ADMIN_PREFIX = "/_emulator"
 
 _OK = {"status": "ok"}
+_READS = ("GET", "HEAD")
 # What a 422 on each admin collection calls the refused body.
 _SUBJECTS = {"faults": "fault rule", "keys": "key", "organizations": "organization"}
+
+
+def _cross_origin(request: HttpRequest) -> bool:
+    """Whether a browser sent this for a page of another origin (a CSRF attempt).
+
+    Browsers send `Origin` on every cross-origin request but simple GETs, and
+    `Sec-Fetch-Site` on all; command-line and library clients send neither.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "http://" + request.headers.get("host", ""):
+        return True
+    return request.headers.get("sec-fetch-site", "none") not in ("none", "same-origin")
+
+
+def _is_json(request: HttpRequest) -> bool:
+    """Whether the body is declared JSON, which no form or simple cross-origin request can be."""
+    media_type = request.headers.get("content-type", "").partition(";")[0]
+    return media_type.strip().lower() == "application/json"
 
 
 def _only(request: HttpRequest, field: str) -> object:
@@ -42,7 +61,11 @@ def _only(request: HttpRequest, field: str) -> object:
 
 
 class AdminRoutes:
-    """The admin API; no token (the server binds loopback only)."""
+    """The admin API; no token (the server binds loopback only).
+
+    Writes must be JSON (415 otherwise) and any request a browser marks as coming from
+    another origin is refused (403), so a web page cannot reset or read the emulator.
+    """
 
     faulted = False  # fault rules never touch the admin API, nor does the request log
 
@@ -54,8 +77,12 @@ class AdminRoutes:
         return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
     def serve(self, request: HttpRequest) -> HttpResponse:
-        """Route one admin request."""
-        parts = request.path[len(ADMIN_PREFIX) :].split("/")[1:]
+        """Route one admin request; a web page's request is refused before anything else."""
+        if _cross_origin(request):
+            return error_response(403, "The admin API refuses cross-origin requests.")
+        parts = request.segments[2:]
+        if any("/" in part for part in parts):
+            return not_found(request)
         if len(parts) == 3 and parts[0] == "keys" and parts[1] and parts[2] == "use":
             routes: dict[str, Callable[[], HttpResponse]] = {"POST": lambda: self._use(parts[1])}
         else:
@@ -80,12 +107,16 @@ class AdminRoutes:
             routes = table[parts[0]]
         if request.method not in routes:
             return method_not_allowed(request, routes)
+        if request.method not in _READS and not _is_json(request):
+            return error_response(415, "Send admin requests with Content-Type: application/json.")
         try:
             return routes[request.method]()
         except BadBody as exc:
             return error_response(400, str(exc))
         except KeyNotFound as exc:
             return error_response(404, str(exc))
+        except StateNotSaved as exc:
+            return error_response(503, str(exc))
         except ValidationFailed as exc:
             return error_response(422, f"Invalid {_SUBJECTS.get(parts[0], 'request')}.", exc.errors)
 

@@ -23,8 +23,10 @@ __all__ = ["EmulatorBackend", "utc_now"]
 class EmulatorBackend:
     """Keys of every organization, fault rules and the request log.
 
-    `state_file`, when given, is loaded at start and rewritten atomically after each
-    change to keys (faults and the request log are not persisted). `now` is the clock,
+    `state_file`, when given, is locked and loaded at start (StateFileError when it is
+    invalid, unwritable or held by another emulator) and rewritten atomically before
+    each change to keys is applied (faults and the request log are not persisted);
+    `close` releases it. `now` is the clock,
     injectable for tests; it must return an aware datetime (a naive one is taken as UTC).
     """
 
@@ -35,14 +37,25 @@ class EmulatorBackend:
         now: Callable[[], datetime] = utc_now,
         request_log_limit: int = REQUEST_LOG_LIMIT,
     ) -> None:
-        saved = None if state_file is None else StateFile(state_file)
+        self._state_file = None if state_file is None else StateFile(state_file)
         self.store = KeyStore(
             now=now,
-            persist=None if saved is None else saved.save,
-            initial=None if saved is None else saved.load(),
+            persist=None if self._state_file is None else self._state_file.save,
+            initial=None if self._state_file is None else self._state_file.open(),
         )
         self.fault_rules = FaultRules()
         self.request_log = RequestLog(request_log_limit)
+
+    def close(self) -> None:
+        """Release the state file's lock, so that another emulator may use the file."""
+        if self._state_file is not None:
+            self._state_file.close()
+
+    def __enter__(self) -> EmulatorBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def now(self) -> datetime:
         """The clock's time, in UTC."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from .backend import EmulatorBackend
-from .errors import FieldError, InvalidPageRequest, KeyNotFound, ValidationFailed
+from .errors import FieldError, InvalidPageRequest, KeyNotFound, StateNotSaved, ValidationFailed
 from .keys import KEY_OBJECT, key_json
 from .store import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from .wire import (
@@ -121,13 +121,13 @@ class ConsoleRoutes:
             return HttpResponse.from_json(
                 401, UNAUTHORIZED_BODY, (("WWW-Authenticate", 'Bearer realm="edgee"'),)
             )
-        parts = request.path.split("/")
+        parts = request.segments
         if (
             parts[:3] != ["", "v1", "organizations"]
             or parts[4:5] != ["api_keys"]
             or parts[3] not in self.backend.organizations()
             or len(parts) > 7
-            or any(not part for part in parts[5:])
+            or any(not part or "/" in part for part in parts[5:])
         ):
             return not_found(request)
         rest = parts[5:]
@@ -158,6 +158,8 @@ class ConsoleRoutes:
             return error_response(404, str(exc))
         except ValidationFailed as exc:
             return error_response(422, "Validation failed.", exc.errors)
+        except StateNotSaved as exc:
+            return error_response(503, str(exc))
 
     def _list(self, request: HttpRequest, organization_id: str, _key_id: str) -> HttpResponse:
         limit = _parse_limit(request.query.get("limit"))

@@ -51,5 +51,15 @@ class InvalidPageRequest(BackendError):
         self.message = message
 
 
+class StateNotSaved(BackendError):
+    """A write could not be saved to the state file, so it was not applied (503)."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(
+            "The change could not be saved to the emulator's state file"
+            f" ({cause.strerror or type(cause).__name__}), so it was not applied."
+        )
+
+
 class StateFileError(Exception):
     """The state file exists but cannot be read as emulator state."""

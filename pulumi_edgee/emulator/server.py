@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
 import re
 import selectors
 import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +30,10 @@ from .wire import DropConnection, HttpRequest, HttpResponse, error_response, rea
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# Connections served at once (each is a thread, held for a keep-alive's life); more wait.
+MAX_WORKERS = 256
+# Connections the kernel queues before accept: a burst of a few hundred must not be dropped.
+LISTEN_BACKLOG = 1024
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 
@@ -140,16 +146,66 @@ class _Handler(BaseHTTPRequestHandler):
                 return
 
 
-class _HttpServer(ThreadingHTTPServer):
-    """Tracks open connections so that `stop()` also ends idle keep-alive ones."""
+class _WorkerPool:
+    """At most `size` daemon threads serving connections; more connections wait in a queue.
 
-    daemon_threads = True
+    Threads start on demand and stay; being daemons, a connection held open (an idle
+    keep-alive, a held fault) never delays the interpreter's exit.
+    """
+
+    def __init__(self, size: int, work: Callable[[Any, Any], None]) -> None:
+        self._size = size
+        self._work = work
+        self._queue: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0  # started threads waiting for a connection, not yet promised one
+
+    @property
+    def threads(self) -> int:
+        """How many worker threads have been started."""
+        with self._lock:
+            return self._threads
+
+    def submit(self, request: Any, client_address: Any) -> None:
+        """Hand a connection to an idle worker, a new one, or the queue when all are busy."""
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            elif self._threads < self._size:
+                self._threads += 1
+                threading.Thread(
+                    target=self._run, name="edgee-emulator-worker", daemon=True
+                ).start()
+        self._queue.put((request, client_address))
+
+    def stop(self) -> None:
+        """Let every worker end once its current connection is done."""
+        with self._lock:
+            for _ in range(self._threads):
+                self._queue.put(None)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._work(*item)
+            with self._lock:
+                self._idle += 1
+
+
+class _HttpServer(HTTPServer):
+    """Serves connections from a bounded worker pool with a listen backlog for bursts;
+    tracks open connections so that `stop()` also ends idle keep-alive ones."""
+
     timeout = 0  # handle_request() is called only once select() saw a connection
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], app: ConsoleApp) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: ConsoleApp, max_workers: int = MAX_WORKERS
+    ) -> None:
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.pool = _WorkerPool(max_workers, self._serve_connection)
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -163,7 +219,15 @@ class _HttpServer(ThreadingHTTPServer):
         if isinstance(request, socket.socket):
             with self._connections_lock:
                 self._connections.add(request)
-        super().process_request(request, client_address)
+        self.pool.submit(request, client_address)
+
+    def _serve_connection(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
@@ -189,10 +253,16 @@ class _HttpServer6(_HttpServer):
 class EmulatorServer:
     """The app on a loopback port; `port=0` picks a free one (bound at construction)."""
 
-    def __init__(self, app: ConsoleApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ConsoleApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_workers: int = MAX_WORKERS,
+    ) -> None:
         address = loopback_address(host)
         server_class = _HttpServer6 if ":" in address else _HttpServer
-        self._httpd = server_class((address, port), app)
+        self._httpd = server_class((address, port), app, max_workers)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -207,6 +277,11 @@ class EmulatorServer:
     def port(self) -> int:
         """The bound port (the real one when 0 was asked)."""
         return int(self._httpd.server_address[1])
+
+    @property
+    def worker_threads(self) -> int:
+        """How many connection threads have been started (at most `max_workers`)."""
+        return self._httpd.pool.threads
 
     @property
     def url(self) -> str:
@@ -235,6 +310,7 @@ class EmulatorServer:
                 self._wake_writer.send(b"\0")
                 self._thread.join()
             self._httpd.close_connections()
+            self._httpd.pool.stop()
             self._httpd.server_close()
             self._wake_reader.close()
             self._wake_writer.close()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from .errors import FieldError, InvalidPageRequest, KeyNotFound, ValidationFailed
+from .errors import FieldError, InvalidPageRequest, KeyNotFound, StateNotSaved, ValidationFailed
 from .keys import KeyPage, StoredKey
 from .validation import KEY_TYPES, validate_create, validate_update
 
@@ -27,6 +27,7 @@ MAX_PAGE_SIZE = 100
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _DIGITS_RE = re.compile(r"[0-9]+")
+MAX_CURSOR_LENGTH = 2048
 MAX_CLOCK_OFFSET_SECONDS = 10 * 366 * 86_400
 # Fields of an inserted key that the store needs as they are, not served as given.
 _INSERT_IDENTITY = ("id", "organization_id", "key")
@@ -343,14 +344,16 @@ class KeyStore:
             else self._issued_secrets | {issued_secret}
         )
         if self._persist is not None:
-            self._persist(
-                StoreSnapshot(
-                    keys=tuple(keys.values()),
-                    next_seq=next_seq,
-                    issued_ids=frozenset(issued_ids),
-                    issued_secret_digests=frozenset(issued_secrets),
-                )
+            snapshot = StoreSnapshot(
+                keys=tuple(keys.values()),
+                next_seq=next_seq,
+                issued_ids=frozenset(issued_ids),
+                issued_secret_digests=frozenset(issued_secrets),
             )
+            try:
+                self._persist(snapshot)
+            except OSError as exc:
+                raise StateNotSaved(exc) from exc
         self._keys = keys
         self._next_seq = next_seq
         self._issued_ids = issued_ids
@@ -376,13 +379,19 @@ class KeyStore:
     def _decode_cursor(self, organization_id: str, cursor: str) -> int:
         """The sequence number a cursor points after; it need not be a live key's."""
         unknown = InvalidPageRequest("cursor", "cursor is unknown.")
+        if len(cursor) > MAX_CURSOR_LENGTH:  # no cursor this store issues is that long
+            raise unknown
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
             text = base64.urlsafe_b64decode(padded).decode()
         except ValueError:
             raise unknown from None
         cursor_org, _, seq_text = text.rpartition("\n")
-        if cursor_org != organization_id or _DIGITS_RE.fullmatch(seq_text) is None:
+        if (
+            cursor_org != organization_id
+            or len(seq_text) > 18
+            or _DIGITS_RE.fullmatch(seq_text) is None
+        ):
             raise unknown
         seq = int(seq_text)
         if seq >= self._next_seq or self._encode_cursor(organization_id, seq) != cursor:

@@ -7,7 +7,7 @@ Kept apart from the store so that the rules read as the contract states them
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from .errors import FieldError, Immutable, ValidationFailed
@@ -185,3 +185,31 @@ def validate_update(key: StoredKey, body: Mapping[str, object]) -> StoredKey:
     if errors:
         raise ValidationFailed(errors)
     return updated
+
+
+def stored_key_errors(item: Mapping[str, object], exempt: Collection[str]) -> list[str]:
+    """Why a key read back from the state file breaks the contract's rules, field by field.
+
+    Fields in `exempt` (those of a key inserted as given) are not checked.
+    """
+    checks: dict[str, str | None] = {
+        "name": _name_error(item.get("name")),
+        "type": (
+            None
+            if item.get("type") in KEY_TYPES
+            else "type must be one of: " + ", ".join(KEY_TYPES) + "."
+        ),
+        "coding_assistant": _coding_assistant_error(item.get("type"), item.get("coding_assistant")),
+        "models": _models_error(item.get("models")),
+        "max_usage": (
+            None
+            if item.get("max_usage") is None
+            else int_range_error("max_usage", item.get("max_usage"), MAX_USAGE_RANGE)
+        ),
+        "active": None if isinstance(item.get("active"), bool) else "active must be a boolean.",
+        "debug_mode": (
+            None if isinstance(item.get("debug_mode"), bool) else "debug_mode must be a boolean."
+        ),
+        "email": None if item.get("email") is None else _email_error(item.get("email")),
+    }
+    return [message for name, message in checks.items() if message and name not in exempt]

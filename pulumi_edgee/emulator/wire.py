@@ -57,13 +57,25 @@ class Headers(Mapping[str, str]):
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """A request as the app sees it: `path` is percent-decoded and has no query."""
+    """A request as the app sees it: `path` is percent-decoded and has no query.
+
+    Routes use `segments`, decoded one by one from the raw path, so that an encoded
+    slash (`abc%2Freveal`) stays inside its segment instead of making a new one.
+    """
 
     method: str
     path: str
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    raw_path: str | None = None
+
+    @property
+    def segments(self) -> list[str]:
+        """The path's segments, each percent-decoded on its own; the first is empty."""
+        if self.raw_path is None:
+            return self.path.split("/")
+        return [unquote(segment) for segment in self.raw_path.split("/")]
 
     @classmethod
     def from_target(
@@ -78,7 +90,7 @@ class HttpRequest:
         query: dict[str, str] = {}
         for name, value in parse_qsl(raw_query, keep_blank_values=True):
             query.setdefault(name, value)
-        return cls(method.upper(), unquote(raw_path), query, Headers(headers), body)
+        return cls(method.upper(), unquote(raw_path), query, Headers(headers), body, raw_path)
 
 
 @dataclass(frozen=True)

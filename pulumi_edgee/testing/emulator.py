@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +61,9 @@ class EmulatorClient:
                 timeout=10.0,
                 verify=False,  # noqa: S501
             )
+        # Admin writes must be JSON (a guard against web pages), even with no fields.
+        if body is None and method != "GET":
+            body = {}
         response = self._admin.request(method, f"/_emulator/{path}", json=body)
         if response.is_error:
             raise EmulatorAdminError(
@@ -172,10 +175,35 @@ def run_emulator(
     Pass `backend` to serve existing state (e.g. to restart a server over the same keys);
     otherwise a new one is made from `state_file` and `now`.
     """
+    owned = backend is None
     if backend is None:
         backend = EmulatorBackend(state_file=state_file, now=now)
     elif state_file is not None or now is not utc_now:
         raise ValueError("pass either a backend or state_file/now, not both")
+    with closing(backend) if owned else nullcontext(backend):
+        yield from _serve(
+            backend,
+            token=token,
+            organization_id=organization_id,
+            extra_organization_ids=extra_organization_ids,
+            read_only_token=read_only_token,
+            serve_key_get=serve_key_get,
+            host=host,
+            port=port,
+        )
+
+
+def _serve(
+    backend: EmulatorBackend,
+    *,
+    token: str,
+    organization_id: str,
+    extra_organization_ids: Sequence[str],
+    read_only_token: str | None,
+    serve_key_get: bool,
+    host: str,
+    port: int,
+) -> Iterator[EmulatorHandle]:
     app = ConsoleApp(
         backend,
         token=token,

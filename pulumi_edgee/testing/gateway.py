@@ -1,7 +1,7 @@
 """What an application sees when it calls the Gateway with a key: the official `edgee`
 client (unmodified), and its outcome as data, for tests and demos.
 
-The `edgee` package is imported on first use (it is in the `test` extra).
+The `edgee` package is imported on first use (it is in the `demo` and `test` extras).
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ def ask_gateway(
 
     Connection failures are raised: they say nothing about the key.
     """
-    from edgee import Edgee
+    try:
+        from edgee import Edgee
+    except ImportError:
+        raise RuntimeError(
+            "calling the Gateway needs the official client: pip install 'pulumi-edgee[demo]'"
+            " (or pip install edgee)"
+        ) from None
 
     client = Edgee({"api_key": key, "base_url": base_url})
     try:

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, NamedTuple, TypedDict
@@ -192,7 +192,8 @@ class ProviderServer:
     serves at most 4 calls concurrently, like under the engine.
 
     The server caches each provider, configured, by its ``__provider`` string for the life of
-    the process: start one server per provider configuration.
+    the process: start one server per provider configuration. ``command`` starts another
+    provider process that speaks the same protocol (the provider plugin).
     """
 
     def __init__(
@@ -203,6 +204,7 @@ class ProviderServer:
         cwd: str | os.PathLike[str] | None = None,
         startup_timeout: float = 30.0,
         call_timeout: float | None = 60.0,
+        command: Sequence[str] = (),
     ) -> None:
         self.project = project
         self.call_timeout = call_timeout
@@ -214,8 +216,8 @@ class ProviderServer:
         self._port_ready = threading.Event()
         self._stopped = False
         self._channel: grpc.Channel | None = None
-        self._process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic"],
+        self._process = subprocess.Popen(  # noqa: S603 - the caller's own command
+            list(command) or [sys.executable, "-u", "-m", "pulumi.dynamic"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -235,8 +237,7 @@ class ProviderServer:
         if not self._port_ready.wait(startup_timeout) or not self._port_line:
             self.stop()
             raise RuntimeError(
-                "the dynamic provider server did not report its port; stderr:\n"
-                + self.stderr_text()
+                "the provider server did not report its port; stderr:\n" + self.stderr_text()
             )
         self.port = int(self._port_line)
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")

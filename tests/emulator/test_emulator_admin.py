@@ -98,5 +98,9 @@ def test_unknown_admin_paths_and_methods(
 
 
 def test_a_fault_rule_must_be_a_json_object(emulator: EmulatorHandle) -> None:
-    response = httpx.post(emulator.url + "/_emulator/faults", content=b"[]")
+    response = httpx.post(
+        emulator.url + "/_emulator/faults",
+        content=b"[]",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400

@@ -57,9 +57,12 @@ def test_ids_of_deleted_keys_are_not_reissued_after_a_restart(tmp_path: Path) ->
 
 def test_reset_is_persisted(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    EmulatorBackend(state_file=state).create_key("org_1", {"name": "x"})
-    EmulatorBackend(state_file=state).reset()
-    assert EmulatorBackend(state_file=state).all_keys() == []
+    with EmulatorBackend(state_file=state) as backend:
+        backend.create_key("org_1", {"name": "x"})
+    with EmulatorBackend(state_file=state) as backend:
+        backend.reset()
+    with EmulatorBackend(state_file=state) as backend:
+        assert backend.all_keys() == []
 
 
 @pytest.mark.parametrize("content", ["{", "[]", '{"version": 99}', '{"version": 1}'])

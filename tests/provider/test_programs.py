@@ -231,11 +231,12 @@ def test_preview_outputs_are_unknown_and_keep_their_secretness(
 
 def test_the_demo_proves_each_step() -> None:
     """The README's main job: the refresh shows the Console change, the next up repairs
-    it in place, nothing secret is printed; each proved by the demo itself."""
+    it in place, each key is used at the Gateway after each step, nothing secret is
+    printed; each proved by the demo itself."""
     done = run_demo()
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "refresh  backend      (Read, Diff; changed: active)" in out
+    assert "refresh  backend      (Read, Diff; changed: active, lastUsedAt)" in out
     refresh, repair = out.split("== pulumi refresh")[1].split("== pulumi up (puts")
     assert "'Production Backend' (max_usage=2500, active=False)" in refresh
     assert "~ update   backend      (Check, Diff, Update)" in repair
@@ -244,6 +245,13 @@ def test_the_demo_proves_each_step() -> None:
     assert rpc.UNKNOWN not in out, "no unknown sentinel printed"
     assert "output backendKeyId = [unknown]" in out.split("== pulumi up")[0]
     assert "No secret printed: " in out
+    # Each step ends with what an application sees at the Gateway (official client).
+    disabled = out.split("(someone disables")[1].split("== pulumi refresh")[0]
+    assert "with backend: refused (403 forbidden): API key is inactive" in disabled
+    assert "with backend: answered: 'ping'" in repair
+    destroyed = out.split("== pulumi destroy")[1]
+    assert "with backend: refused (401 unauthorized): Invalid API key" in destroyed
+    assert "with claude-code: refused (401 unauthorized): Invalid API key" in destroyed
     assert "ek_test_" not in out + done.stderr, "the demo prints no secret"
 
 

@@ -261,7 +261,14 @@ def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "schema.json"
     readme = tmp_path / "README.md"
     readme.write_text(gen.README_PATH.read_text(encoding="utf-8"), encoding="utf-8")
-    files = ["--path", str(path), "--readme", str(readme)]
+    files = [
+        "--path",
+        str(path),
+        "--readme",
+        str(readme),
+        "--plugin-schema",
+        str(tmp_path / "plugin-schema.json"),
+    ]
     assert gen.main(["--check", *files]) == 1
     assert "is missing" in capsys.readouterr().err
 
@@ -348,7 +355,11 @@ def test_replace_props(resource: dict[str, Any]) -> None:
 
 
 def test_enum_types_are_named_as_documented(schema: dict[str, Any]) -> None:
-    assert set(schema["types"]) == {"edgee:index:ApiKeyType", "edgee:index:CodingAssistant"}
+    assert set(schema["types"]) == {
+        "edgee:index:ApiKeyType",
+        "edgee:index:CodingAssistant",
+        "edgee:index:ApiKeyInfo",
+    }
     refs = set(_refs(schema))
     assert refs == {f"#/types/{token}" for token in schema["types"]}
 

@@ -1,0 +1,14 @@
+"""The `edgee` provider plugin: the ApiKey lifecycle served to every Pulumi language.
+
+`pulumi-resource-edgee` (a console script) and `python <this directory>` (a plugin
+directory with `PulumiPlugin.yaml`) both start `server.main`.
+"""
+
+from __future__ import annotations
+
+
+def main() -> int:
+    """Entry point of `pulumi-resource-edgee`; imports the gRPC stack only when run."""
+    from .server import main as serve
+
+    return serve()

@@ -1,0 +1,462 @@
+"""The `edgee` provider plugin's gRPC service: the engine's calls mapped onto the same
+lifecycle the dynamic provider uses.
+
+Only the adapter differs from `pulumi_edgee.provider`: plain config names instead of
+namespaced ones, secrets kept wrapped on the wire, a detailed diff, previews of create
+and update, Read for import with only an id, and the two functions. Every answer's
+failure is one line with a meaningful gRPC code (see `errors`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from importlib import resources
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import empty_pb2
+from pulumi.output import contains_unknowns
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
+
+from .. import adoption, lifecycle, lookups, rotation
+from .._version import __version__
+from ..console import AuthenticationError, CommunicationError, ConsoleError
+from ..properties import INPUT_PROPS, PROPS, Change, Prop
+from ..session import Session, session_for
+from ..settings import (
+    API_TOKEN,
+    CONFIG_SOURCES,
+    CONSOLE_URL,
+    ORGANIZATION_ID,
+    Settings,
+    SettingsError,
+    Source,
+    resolve,
+)
+from .errors import PluginError, status_of
+from .log import EngineLog
+from .wire import decode, encode
+
+PACKAGE = "edgee"
+API_KEY = f"{PACKAGE}:index:ApiKey"
+GET_API_KEY = f"{PACKAGE}:index:getApiKey"
+GET_API_KEYS = f"{PACKAGE}:index:getApiKeys"
+
+
+def _name(source: Source) -> str:
+    """A setting's name as the engine sends provider config: `apiToken`."""
+    return source.config_key.partition(":")[2]
+
+
+_SOURCES = {_name(source): source for source in CONFIG_SOURCES}
+_TOKEN_NAME = _name(API_TOKEN)
+_REPLACING_CONFIG = frozenset({_name(ORGANIZATION_ID), _name(CONSOLE_URL)})
+_SECRET_OUTPUTS = frozenset(p.wire for p in PROPS if p.secret)
+
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+
+
+def _answer(
+    method: Callable[[EdgeeProvider, _Request, grpc.ServicerContext], _Response],
+) -> Callable[[EdgeeProvider, _Request, grpc.ServicerContext], _Response]:
+    """Turn any failure into one line and a gRPC code; the token is masked in it."""
+
+    @functools.wraps(method)
+    def wrapper(self: EdgeeProvider, request: _Request, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except Exception as error:  # every failure reaches the engine as one clear line
+            code, message = status_of(error, *self.secrets())
+            context.abort(code, message)
+
+    return wrapper
+
+
+def _schema_text() -> str:
+    return resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
+
+
+def _config_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Config as the engine sends it, keyed by plain name (`apiToken`); tolerates the
+    namespaced spellings (`edgee:apiToken`, `edgee:config:apiToken`)."""
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.rpartition(":")[2]
+        if name in _SOURCES:
+            plain[name] = value
+    return plain
+
+
+def _settings(config: Mapping[str, Any]) -> Settings:
+    """Settings from config, else the environment (the engine passes the CLI's)."""
+    namespaced = {
+        _SOURCES[name].config_key: None if value is None else str(value)
+        for name, value in config.items()
+    }
+    return resolve(namespaced)
+
+
+def _named_setting(message: str) -> str:
+    """The config name a settings problem is about (the first one the message names)."""
+    found = [
+        (min(at), name)
+        for name, source in _SOURCES.items()
+        if (
+            at := [
+                i for i in (message.find(source.config_key), message.find(source.env_var)) if i >= 0
+            ]
+        )
+    ]
+    return min(found)[1] if found else _TOKEN_NAME
+
+
+def _access_failure(error: ConsoleError) -> tuple[str, str]:
+    """The config property a failed access check is about, and why."""
+    if isinstance(error, AuthenticationError):
+        return _TOKEN_NAME, f"{error} Fix the token: {API_TOKEN.how_to_set()}."
+    if isinstance(error, CommunicationError):
+        return _name(CONSOLE_URL), f"{error} Check the URL: {CONSOLE_URL.how_to_set()}."
+    return _name(ORGANIZATION_ID), str(error)
+
+
+def _inputs_from(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs that would make exactly this key: what import and refresh hand back."""
+    return {p.wire: outputs[p.wire] for p in INPUT_PROPS if outputs.get(p.wire) is not None}
+
+
+def _property_diff(
+    prop: Prop, olds: Mapping[str, Any], news: Mapping[str, Any]
+) -> provider_pb2.PropertyDiff.Kind.ValueType:
+    """Added, deleted or updated, and whether it replaces the key."""
+    kinds = provider_pb2.PropertyDiff
+    replace = prop.change is Change.REPLACE
+    if olds.get(prop.wire) is None and news.get(prop.wire) is not None:
+        return kinds.ADD_REPLACE if replace else kinds.ADD
+    if news.get(prop.wire) is None and olds.get(prop.wire) is not None:
+        return kinds.DELETE_REPLACE if replace else kinds.DELETE
+    return kinds.UPDATE_REPLACE if replace else kinds.UPDATE
+
+
+def _diff_answer(
+    kinds: Mapping[str, provider_pb2.PropertyDiff.Kind.ValueType], replaces: list[str]
+) -> provider_pb2.DiffResponse:
+    """A detailed diff: each changed property with what it does; none means no change."""
+    answers = provider_pb2.DiffResponse
+    return answers(
+        changes=answers.DIFF_SOME if kinds else answers.DIFF_NONE,
+        replaces=replaces,
+        diffs=list(kinds),
+        detailedDiff={name: provider_pb2.PropertyDiff(kind=kind) for name, kind in kinds.items()},
+        hasDetailedDiff=True,
+        deleteBeforeReplace=False,
+    )
+
+
+class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
+    """One per plugin process: the engine configures it once per command."""
+
+    def __init__(self, log: EngineLog) -> None:
+        self._log = log
+        self._lock = threading.Lock()
+        self._session: Session | None = None
+        self._token: str | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an answer: the Console token, once known."""
+        return (self._token,) if self._token else ()
+
+    def _configured(self) -> Session:
+        with self._lock:
+            session = self._session
+        if session is None:
+            raise PluginError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "the Edgee provider's configuration is not known yet (it depends on values "
+                "computed during this update); run `pulumi up` again once they exist",
+            )
+        return session
+
+    def _remember_token(self, config: Mapping[str, Any]) -> None:
+        token = config.get(_TOKEN_NAME) or os.environ.get(API_TOKEN.env_var)
+        if isinstance(token, str) and token.strip():
+            with self._lock:
+                self._token = token.strip()
+
+    # -- plugin and configuration --------------------------------------------------------
+
+    def GetPluginInfo(
+        self, request: empty_pb2.Empty, context: grpc.ServicerContext
+    ) -> plugin_pb2.PluginInfo:
+        return plugin_pb2.PluginInfo(version=__version__)
+
+    @_answer
+    def GetSchema(
+        self, request: provider_pb2.GetSchemaRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.GetSchemaResponse:
+        return provider_pb2.GetSchemaResponse(schema=_schema_text())
+
+    @_answer
+    def CheckConfig(
+        self, request: provider_pb2.CheckRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.CheckResponse:
+        """A missing or unusable setting is a failure naming it; the token and the
+        organization are proven by one cheap Console request, so a preview fails before
+        any key is touched."""
+        news, secret = decode(request.news)
+        config = _config_values(news)
+        self._remember_token(config)
+        secret_names = {_TOKEN_NAME} | {n for n in secret if n in _SOURCES}
+        inputs = encode(news, secret_names)
+        if any(contains_unknowns(v) for v in config.values()):
+            return provider_pb2.CheckResponse(inputs=inputs)
+        try:
+            session = session_for(_settings(config))
+            session.client.check_access()
+        except SettingsError as error:
+            failure = (_named_setting(str(error)), str(error))
+        except ConsoleError as error:
+            failure = _access_failure(error)
+        else:
+            return provider_pb2.CheckResponse(inputs=inputs)
+        _, message = status_of(PluginError(grpc.StatusCode.OK, failure[1]), *self.secrets())
+        return provider_pb2.CheckResponse(
+            inputs=inputs,
+            failures=[provider_pb2.CheckFailure(property=failure[0], reason=message)],
+        )
+
+    @_answer
+    def DiffConfig(
+        self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.DiffResponse:
+        """A new token updates the provider; another organization or Console URL replaces
+        it (its keys live elsewhere), but only when both sides name one: a value that moved
+        between stack config and the environment is not a change of place."""
+        olds = _config_values(decode(request.olds)[0])
+        news = _config_values(decode(request.news)[0])
+        changed = sorted(
+            name
+            for name in _SOURCES
+            if contains_unknowns(news.get(name)) or olds.get(name) != news.get(name)
+        )
+        replaces = [
+            name
+            for name in changed
+            if name in _REPLACING_CONFIG and olds.get(name) is not None and news.get(name)
+        ]
+        kinds = provider_pb2.PropertyDiff
+        return _diff_answer(
+            {name: kinds.UPDATE_REPLACE if name in replaces else kinds.UPDATE for name in changed},
+            replaces,
+        )
+
+    @_answer
+    def Configure(
+        self, request: provider_pb2.ConfigureRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.ConfigureResponse:
+        config = _config_values(dict(request.variables))
+        config.update(_config_values(decode(request.args)[0]))
+        self._remember_token(config)
+        unknown = any(contains_unknowns(v) for v in config.values())
+        session = None if unknown else session_for(_settings(config))
+        with self._lock:
+            self._session = session
+        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
+
+    # -- the ApiKey resource -----------------------------------------------------------
+
+    @staticmethod
+    def _resource(urn: str) -> None:
+        token = urn.split("::")[2].split("$")[-1] if urn.count("::") >= 3 else ""
+        if token != API_KEY:
+            raise PluginError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unknown resource type {token!r}: the edgee provider serves {API_KEY}",
+            )
+
+    @_answer
+    def Check(
+        self, request: provider_pb2.CheckRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.CheckResponse:
+        self._resource(request.urn)
+        news, secret = decode(request.news)
+        with self._lock:  # a new resource's `adoptId` is checked once the config is known
+            session = self._session
+        result = lifecycle.check(news, decode(request.olds)[0], session)
+        return provider_pb2.CheckResponse(
+            inputs=encode(result.inputs or {}, secret),
+            failures=[
+                provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+                for f in result.failures or ()
+            ],
+        )
+
+    @_answer
+    def Diff(
+        self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.DiffResponse:
+        """Old outputs against new inputs, property by property, with what each does."""
+        self._resource(request.urn)
+        olds = decode(request.olds)[0]
+        news = decode(request.news)[0]
+        ignored = set(request.ignoreChanges)
+        changed = [p for p in lifecycle.changed_props(olds, news) if p.wire not in ignored]
+        kinds = {p.wire: _property_diff(p, olds, news) for p in changed}
+        replaces = [p.wire for p in changed if p.change is Change.REPLACE]
+        for due in rotation.replaces(request.id, olds, news):  # a key due for rotation
+            kinds[due] = provider_pb2.PropertyDiff.UPDATE_REPLACE
+            replaces.append(due)
+        adoption.note_diff(request.id, news, replaced=bool(replaces))
+        return _diff_answer(kinds, replaces)
+
+    @_answer
+    def Create(
+        self, request: provider_pb2.CreateRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.CreateResponse:
+        self._resource(request.urn)
+        props, secret = decode(request.properties)
+        if request.preview:
+            return provider_pb2.CreateResponse(
+                properties=encode(self._preview_create(props), secret | _SECRET_OUTPUTS)
+            )
+        result = lifecycle.create(self._configured(), props)
+        self._log.debug(f"created API key {result.id}", request.urn)
+        return provider_pb2.CreateResponse(
+            id=str(result.id), properties=encode(result.outs or {}, secret | _SECRET_OUTPUTS)
+        )
+
+    def _preview_create(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """A new key's outputs before it exists: the inputs and the organization are
+        known, everything the Console API decides is unknown."""
+        outputs: dict[str, Any] = {p.wire: inputs.get(p.wire) for p in INPUT_PROPS}
+        outputs.update({p.wire: rpc.UNKNOWN for p in PROPS if p.change is Change.OUTPUT_ONLY})
+        with self._lock:
+            session = self._session
+        if session is not None:
+            outputs["organizationId"] = session.settings.organization_id
+        return outputs
+
+    @_answer
+    def Read(
+        self, request: provider_pb2.ReadRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.ReadResponse:
+        """Refresh (old outputs and inputs given) or import (only an id): both answer with
+        outputs and inputs; an import of an id that does not exist is an error."""
+        self._resource(request.urn)
+        props, output_secret = decode(request.properties)
+        old_inputs, input_secret = decode(request.inputs)
+        secret = output_secret | input_secret
+        importing = not props and not old_inputs
+        result = lifecycle.read(self._configured(), request.id, props)
+        if not result.id:
+            if importing:
+                raise PluginError(
+                    grpc.StatusCode.NOT_FOUND,
+                    f"API key {request.id!r} does not exist in organization "
+                    f"{self._configured().settings.organization_id!r}: check the id (the "
+                    "Edgee Console lists each key's id)",
+                )
+            self._log.info(f"API key {request.id} no longer exists", request.urn)
+            return provider_pb2.ReadResponse()
+        outs = result.outs or {}
+        if importing:
+            self._log.warning(
+                f"imported API key {request.id}: its `email` cannot be read from the Console "
+                "API; if the program sets one, the next `pulumi up` applies it in place",
+                request.urn,
+            )
+        return provider_pb2.ReadResponse(
+            id=str(result.id),
+            properties=encode(outs, secret | _SECRET_OUTPUTS),
+            inputs=encode(_inputs_from(outs), secret),
+        )
+
+    @_answer
+    def Update(
+        self, request: provider_pb2.UpdateRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.UpdateResponse:
+        self._resource(request.urn)
+        olds, old_secret = decode(request.olds)
+        news, secret = decode(request.news)
+        secret_names = old_secret | secret | _SECRET_OUTPUTS
+        if request.preview:
+            # The key keeps its secret: dependents must not preview as changed.
+            merged = {**olds, **{p.wire: news.get(p.wire) for p in INPUT_PROPS}}
+            return provider_pb2.UpdateResponse(properties=encode(merged, secret_names))
+        outs = lifecycle.update(self._configured(), request.id, olds, news)
+        return provider_pb2.UpdateResponse(properties=encode(outs, secret_names))
+
+    @_answer
+    def Delete(
+        self, request: provider_pb2.DeleteRequest, context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
+        self._resource(request.urn)
+        lifecycle.delete(self._configured(), request.id, decode(request.properties)[0])
+        return empty_pb2.Empty()
+
+    # -- functions -------------------------------------------------------------------------
+
+    @_answer
+    def Invoke(
+        self, request: provider_pb2.InvokeRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.InvokeResponse:
+        args = decode(request.args)[0]
+        if request.tok == GET_API_KEY:
+            failures = _get_api_key_failures(args)
+            if failures:
+                return provider_pb2.InvokeResponse(failures=failures)
+            reveal = bool(args.get("reveal"))
+            found = lookups.get_api_key(
+                self._configured(), id=args.get("id"), name=args.get("name"), reveal=reveal
+            )
+            return provider_pb2.InvokeResponse(**{"return": encode(found, _SECRET_OUTPUTS)})
+        if request.tok == GET_API_KEYS:
+            failures = _typed_failures(args, {"namePrefix": str, "type": str})
+            if failures:
+                return provider_pb2.InvokeResponse(failures=failures)
+            keys = lookups.get_api_keys(
+                self._configured(), name_prefix=args.get("namePrefix"), type=args.get("type")
+            )
+            return provider_pb2.InvokeResponse(**{"return": encode({"keys": keys})})
+        raise PluginError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"unknown function {request.tok!r}: the edgee provider serves {GET_API_KEY} and "
+            f"{GET_API_KEYS}",
+        )
+
+    def Cancel(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        return empty_pb2.Empty()
+
+
+def _typed_failures(
+    args: Mapping[str, Any], types: Mapping[str, type]
+) -> list[provider_pb2.CheckFailure]:
+    failures = [
+        provider_pb2.CheckFailure(property=name, reason=f"`{name}` is not an argument")
+        for name in args
+        if name not in types
+    ]
+    failures += [
+        provider_pb2.CheckFailure(
+            property=name, reason=f"`{name}` must be a {kind.__name__}, not {json.dumps(value)}"
+        )
+        for name, kind in types.items()
+        if (value := args.get(name)) is not None and not isinstance(value, kind)
+    ]
+    return failures
+
+
+def _get_api_key_failures(args: Mapping[str, Any]) -> list[provider_pb2.CheckFailure]:
+    failures = _typed_failures(args, {"id": str, "name": str, "reveal": bool})
+    if not failures and (args.get("id") is None) == (args.get("name") is None):
+        failures.append(
+            provider_pb2.CheckFailure(
+                property="id", reason="give exactly one of `id` and `name` to look up an API key"
+            )
+        )
+    return failures

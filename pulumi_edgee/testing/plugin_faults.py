@@ -1,0 +1,119 @@
+"""The fault scenarios (`faults`) run against the provider plugin instead of the dynamic
+provider: same stacks, faults, re-runs and invariant checks, with `pulumi-resource-edgee`
+answering the engine's calls.
+
+Like the dynamic harness, one plugin process serves many commands and each command is
+configured with a Console URL of its own (a new port of the same emulator), so the
+plugin's per-settings session, with its caches, starts empty for every command. The
+scenario model names its resources with the dynamic provider's type; the plugin serves
+`edgee:index:ApiKey`, so requests are addressed to that type on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from .engine import API_KEY_TYPE, SECRET_CONFIG_KEYS, edgee_config
+from .faults import (
+    ORGANIZATION,
+    TOKEN,
+    Harness,
+    Problem,
+    ProviderProcess,
+    Report,
+    Scenario,
+    run_scenario,
+)
+from .plugin import API_KEY_TYPE as PLUGIN_API_KEY_TYPE
+from .plugin import EngineLogServer, PluginProcess
+from .provider_server import ProviderServer
+from .secrets import LeakDetector
+
+__all__ = ["PluginHarness", "run_plugin_scenarios"]
+
+
+class _ScenarioPlugin(PluginProcess):
+    """A plugin process whose requests for the model's resource type go to the plugin's."""
+
+    def _call(self, method: str, request: Any) -> Any:
+        for field in ("urn", "type"):
+            value = getattr(request, field, None)
+            if isinstance(value, str) and API_KEY_TYPE in value:
+                setattr(request, field, value.replace(API_KEY_TYPE, PLUGIN_API_KEY_TYPE))
+        return super()._call(method, request)
+
+
+class PluginHarness(Harness):
+    """`faults.Harness` with the provider plugin as the provider process."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._engine_log = self._exit.enter_context(EngineLogServer())
+
+    def _current_server(self) -> ProviderServer:
+        if self._server is None or self._generations >= self.restart_every:
+            self._stop_server()
+            self._server = _ScenarioPlugin(self._engine_log.address, env=self._env)
+            self._server.get_plugin_info()
+            self._generations = 0
+        return self._server
+
+    @contextlib.contextmanager
+    def process(self, leaks: LeakDetector | None = None) -> Iterator[ProviderProcess]:
+        leaks = self.leaks if leaks is None else leaks
+        self._current_server()
+        with self._endpoint() as url:
+            self._generations += 1
+            server = self._current_server()
+            server.configure(
+                edgee_config(url, token=TOKEN, organization=ORGANIZATION),
+                secret_keys=SECRET_CONFIG_KEYS,
+            )
+            # The plugin has no `__provider`: the payload the model sends is ignored.
+            yield ProviderProcess(server, "", leaks)
+
+    def close(self) -> None:
+        super().close()
+        for record in self._engine_log.records:
+            self.leaks.record("engine log", record)
+
+
+def run_plugin_scenarios(scenarios: list[Scenario], *, workers: int = 4) -> Report:
+    """Run the scenarios on `workers` plugin harnesses at once (most of a scenario's time
+    is the client's retry back-off); what each plugin wrote to its output and to the
+    engine's log is searched for secrets at the end."""
+    todo: queue.Queue[Scenario] = queue.Queue()
+    for scenario in scenarios:
+        todo.put(scenario)
+    seed = scenarios[0].seed if scenarios else 0
+    reports = [Report(seed=seed) for _ in range(max(1, min(workers, len(scenarios))))]
+    harnesses = [PluginHarness() for _ in reports]
+
+    def work(harness: PluginHarness, report: Report) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                run_scenario(harness, todo.get_nowait(), report)
+
+    try:
+        threads = [
+            threading.Thread(target=work, args=pair, daemon=True)
+            for pair in zip(harnesses, reports, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for harness in harnesses:
+            harness.close()
+    total = Report(seed=seed)
+    for harness, report in zip(harnesses, reports, strict=True):
+        found = [f"{secret} found in {label}" for label, secret in harness.leaks.leaks()]
+        for detail in found + harness.log_leaks:
+            report.add_problem(Problem(seed, -1, -1, "leaks", detail))
+        total.merge(report)
+    return total

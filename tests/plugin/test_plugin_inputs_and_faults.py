@@ -1,0 +1,173 @@
+"""The plugin with what a preview cannot know yet, with bad and secret inputs, and with
+Console API faults: the shared lifecycle's guarantees hold through this front door too
+(one key per create whatever the failure, the secret recovered, nothing orphaned)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import pytest
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2
+
+from pulumi_edgee.testing import EmulatorHandle, LeakDetector, ProviderCallError, run_emulator
+from pulumi_edgee.testing.plugin import EngineLogServer, PluginEngine, PluginProcess
+from pulumi_edgee.testing.provider_server import encode_properties
+
+TOKEN = "tok_plugin_faults_2d8e4b6a0c"
+ORGANIZATION = "org_1"
+NO_ENV = {
+    "EDGEE_CONSOLE_API_TOKEN": "",
+    "EDGEE_ORGANIZATION_ID": "",
+    "EDGEE_CONSOLE_URL": "",
+}
+KEYS = r"/v1/organizations/[^/]+/api_keys"
+ONE_KEY = KEYS + r"/[^/]+"
+URN = "urn:pulumi:test::project::edgee:index:ApiKey::backend"
+
+
+@pytest.fixture(scope="module")
+def emulator_module() -> Iterator[EmulatorHandle]:
+    with run_emulator(token=TOKEN, organization_id=ORGANIZATION) as handle:
+        yield handle
+
+
+@pytest.fixture
+def emulator(emulator_module: EmulatorHandle) -> EmulatorHandle:
+    emulator_module.reset()
+    return emulator_module
+
+
+@pytest.fixture
+def plugin(emulator: EmulatorHandle) -> Iterator[PluginProcess]:
+    """One configured plugin process, for single calls."""
+    with EngineLogServer() as engine, PluginProcess(engine.address, env=NO_ENV) as process:
+        process.configure(
+            {"apiToken": TOKEN, "organizationId": ORGANIZATION, "consoleUrl": emulator.url},
+            secret_keys=["apiToken"],
+        )
+        yield process
+        leaks = LeakDetector()
+        leaks.add_secrets(TOKEN)
+        leaks.record("stderr", process.stderr_text())
+        leaks.record_all("log", engine.records)
+        leaks.assert_clean()
+
+
+def engine_for(emulator: EmulatorHandle) -> PluginEngine:
+    return PluginEngine(
+        config={"apiToken": TOKEN, "organizationId": ORGANIZATION, "consoleUrl": emulator.url},
+        env=dict(NO_ENV),
+    )
+
+
+def test_preview_with_unknown_inputs(plugin: PluginProcess, emulator: EmulatorHandle) -> None:
+    news: dict[str, Any] = {"name": rpc.UNKNOWN, "maxUsage": rpc.UNKNOWN}
+    checked = plugin.check(URN, {}, news)
+    assert checked.failures == []
+    assert checked.inputs["name"] == rpc.UNKNOWN
+
+    # the new key's secret is an unknown secret on the wire, not a plain value
+    raw = plugin.stub.Create(
+        provider_pb2.CreateRequest(
+            urn=URN, properties=encode_properties(checked.inputs), preview=True
+        )
+    )
+    key = raw.properties.fields["key"].struct_value.fields
+    assert key[rpc._special_sig_key].string_value == rpc._special_secret_sig
+    assert key["value"].string_value == rpc.UNKNOWN
+    assert emulator.keys() == []
+
+    created = plugin.create(URN, {"name": "known"})
+    diff = plugin.diff(created.id, URN, created.outputs, {**created.outputs, **news}, {})
+    assert diff.changes == "some"
+    assert diff.detailed_diff == {"name": "UPDATE", "maxUsage": "ADD"}
+    updated = plugin.update(
+        created.id, URN, created.outputs, {"name": rpc.UNKNOWN}, {"name": "known"}, preview=True
+    )
+    assert updated.outputs["name"] == rpc.UNKNOWN
+    assert updated.outputs["key"] == created.outputs["key"]
+    assert "key" in updated.secret_keys
+    # an unknown replacing property means a replacement
+    replacing = plugin.diff(
+        created.id, URN, created.outputs, {"name": "known", "expiresInDays": rpc.UNKNOWN}, {}
+    )
+    assert replacing.replaces == ["expiresInDays"]
+    plugin.delete(created.id, URN, created.outputs)
+
+
+def test_bad_input_fails_check_naming_the_property_and_the_fix(plugin: PluginProcess) -> None:
+    checked = plugin.check(URN, {}, {"name": "x", "maxUsage": -1, "models": ["not a model"]})
+    failures = dict(checked.failures)
+    assert set(failures) == {"maxUsage", "models"}
+    assert "max_usage" in failures["maxUsage"]
+    assert "author/model" in failures["models"]
+
+
+def test_a_secret_input_stays_secret_in_every_answer(plugin: PluginProcess) -> None:
+    secret_name = rpc.wrap_rpc_secret("Secret Project Name")
+    checked = plugin.check(URN, {}, {"name": secret_name})
+    assert checked.secret_keys == {"name"}
+    created = plugin.create(URN, {"name": secret_name, "type": "api", "active": True})
+    assert created.secret_keys == {"name", "key"}
+    read = plugin.read(created.id, URN, created.outputs, {"name": secret_name})
+    assert read.secret_keys == {"name", "key"}
+    plugin.delete(created.id, URN, created.outputs)
+
+
+@pytest.mark.parametrize("failure", [{"status": 500}, {"drop": True}])
+def test_a_create_whose_answer_is_lost_makes_one_key_with_its_secret(
+    emulator: EmulatorHandle, failure: dict[str, Any]
+) -> None:
+    emulator.add_fault("apply_then_fail", method="POST", path=KEYS + "$", **failure)
+    engine = engine_for(emulator)
+    [step] = engine.up({"backend": {"name": "backend", "models": ["openai/gpt-5.2"]}})
+    [live] = emulator.keys()
+    assert step.outputs["key"] == live["key"]
+    assert "key" in step.secret_keys
+    assert engine.state["backend"].id == live["id"]
+
+
+def test_a_failed_update_keeps_state_and_the_next_up_repairs_it(emulator: EmulatorHandle) -> None:
+    engine = engine_for(emulator)
+    engine.up({"backend": {"name": "backend", "maxUsage": 10}})
+    key_id = engine.state["backend"].id
+    emulator.add_fault("server_error", method="POST", path=ONE_KEY, count=None, status=503)
+    with pytest.raises(ProviderCallError) as failed:
+        engine.up({"backend": {"name": "backend", "maxUsage": 20}})
+    assert failed.value.code == grpc.StatusCode.UNAVAILABLE
+    assert f"updating API key {key_id} failed" in failed.value.details
+    assert engine.state["backend"].outputs["maxUsage"] == 10
+    emulator.clear_faults()
+    [step] = engine.up({"backend": {"name": "backend", "maxUsage": 20}})
+    assert step.op == "update"
+    [live] = emulator.keys()
+    assert (live["id"], live["max_usage"]) == (key_id, 20)
+
+
+def test_rate_limits_are_waited_out(emulator: EmulatorHandle) -> None:
+    emulator.add_fault("rate_limit", method="GET", path=KEYS, count=2, retry_after=0)
+    engine = engine_for(emulator)
+    [step] = engine.preview({"backend": {"name": "backend"}})
+    assert step.op == "create"
+
+
+def test_calls_in_parallel_as_the_engine_sends_them(
+    plugin: PluginProcess, emulator: EmulatorHandle
+) -> None:
+    """The engine sends many steps at once: eight creates, then eight deletes, through
+    one plugin process make and remove exactly eight keys, each with its own secret."""
+    names = [f"parallel-{i}" for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda n: plugin.create(f"{URN}-{n}", {"name": n}), names))
+    live = {k["id"]: k for k in emulator.keys()}
+    assert sorted(live) == sorted(c.id for c in created)
+    for made in created:
+        assert made.outputs["key"] == live[made.id]["key"]
+        assert "key" in made.secret_keys
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda c: plugin.delete(c.id, URN, c.outputs), created))
+    assert emulator.keys() == []
