@@ -43,8 +43,10 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
     type: pulumi.Output[str]
     coding_assistant: pulumi.Output[str | None]
     models: pulumi.Output[list[str]]
-    max_usage: pulumi.Output[int | None]
-    expires_in_days: pulumi.Output[int | None]
+    # Named by their wire names so that the SDK finds their type and hands the program an
+    # `int` (every number crosses the wire as a double).
+    max_usage: pulumi.Output[int | None] = pulumi.property("maxUsage")
+    expires_in_days: pulumi.Output[int | None] = pulumi.property("expiresInDays")
     email: pulumi.Output[str | None]
     active: pulumi.Output[bool]
     adopt_id: pulumi.Output[str | None]

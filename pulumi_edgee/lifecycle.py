@@ -66,12 +66,19 @@ def check(
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(_inputs_of(inputs), unknown)
+    checked = [CheckFailure(f.property, f.reason) for f in failures]
     if spec is not None:
         inputs = spec.to_wire()
-    found = [CheckFailure(f.property, f.reason) for f in failures]
-    if spec is not None and session is not None and not _inputs_of(olds or {}):
-        found += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
-    return CheckResult(inputs, found)
+        if markers.parse(spec.name) is not None:
+            reason = (
+                f"names of the form {markers.PREFIX}<token>:<time> are reserved for keys "
+                "being created (such a key is removed once that time is past): choose "
+                "another name"
+            )
+            checked.append(CheckFailure("name", reason))
+        if session is not None and not _inputs_of(olds or {}):
+            checked += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
+    return CheckResult(inputs, checked)
 
 
 def _comparable(prop: Prop, value: Any) -> Any:
@@ -127,6 +134,15 @@ def _days_between(start: datetime, end: datetime | None) -> int | None:
     return round((end - start).total_seconds() / 86400)
 
 
+def _output_value(value: Any) -> Any:
+    """A live value as state stores it: timestamps as ISO 8601 text, lists as lists."""
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
 def outputs(
     obj: ApiKeyObject,
     *,
@@ -134,26 +150,23 @@ def outputs(
     expires_in_days: int | None,
     key: str | None,
 ) -> dict[str, Any]:
-    """Every output of the resource: the live key object plus the inputs it does not echo.
+    """Every output of the resource, one per row of the property table (the management
+    settings aside): the live key object's value, else the input it does not echo (given
+    here); the secret wrapped.
 
     The engine hands `diff` the old outputs, so every input must be here too.
     """
-    return {
-        "name": obj.name,
-        "type": obj.type,
-        "codingAssistant": obj.coding_assistant,
-        "models": list(obj.models),
-        "maxUsage": obj.max_usage,
-        "expiresInDays": expires_in_days,
-        "email": email,
-        "active": obj.active,
-        "organizationId": obj.organization_id,
-        "debugMode": obj.debug_mode,
-        "createdAt": _timestamp(obj.created_at),
-        "expiresAt": _timestamp(obj.expires_at),
-        "lastUsedAt": _timestamp(obj.last_used_at),
-        "key": wrap_rpc_secret(key) if key is not None else None,
-    }
+    given: dict[str, Any] = {"email": email, "expires_in_days": expires_in_days, "key": key}
+    values: dict[str, Any] = {}
+    for prop in PROPS:
+        if prop.wire in _SETTING_NAMES:
+            continue  # how the resource manages the key: see `settings_of`
+        if prop.python in given:
+            value = given[prop.python]
+        else:
+            value = _output_value(getattr(obj, prop.python))
+        values[prop.wire] = wrap_rpc_secret(value) if prop.secret and value is not None else value
+    return values
 
 
 def settings_of(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,6 +233,7 @@ def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Ma
 
 
 def _remaining(session: Session) -> float:
+    """Seconds left in this step: a marker expires when its creator's step must end."""
     step = current_step()
     return session.deadlines.step if step is None else max(step.remaining(), 0.0)
 
@@ -242,7 +256,8 @@ def _find_marked(
         return None
     adopted, *extra = found
     for key in extra:
-        _remove(session, key.id)
+        with contextlib.suppress(ConsoleError):  # else a leftover, removed by a later walk
+            _remove(session, key.id)
     try:
         revealed = session.client.reveal_api_key(adopted.id)
     except ConsoleError as error:

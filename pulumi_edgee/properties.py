@@ -187,3 +187,8 @@ WIRE_TO_PYTHON: dict[str, str] = {p.wire: p.python for p in PROPS}
 OUTPUT_ONLY_PYTHON: tuple[str, ...] = tuple(
     p.python for p in PROPS if p.change is Change.OUTPUT_ONLY
 )
+
+
+def python_name(wire: str) -> str:
+    """A property's name as a Python program spells it (unknown names unchanged)."""
+    return WIRE_TO_PYTHON.get(wire, wire)

@@ -14,6 +14,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -55,9 +56,19 @@ class ApiKeyProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from . import lifecycle
+        from .properties import python_name
+        from .settings import SettingsError
 
-        # Unusable credentials fail the preview, before any key is touched.
-        return lifecycle.check(news, _olds, self._session())
+        try:
+            session = self._session()
+        except SettingsError as error:
+            # Unusable settings fail the preview, before any key is touched, as one line
+            # (a check failure) rather than at the bottom of a traceback.
+            return CheckResult(news, [CheckFailure("", str(error))])
+        checked = lifecycle.check(news, _olds, session)
+        # Only Python programs use a dynamic provider: failures name their Python names.
+        failures = [CheckFailure(python_name(f.property), f.reason) for f in checked.failures or []]
+        return CheckResult(checked.inputs, failures)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         from . import lifecycle

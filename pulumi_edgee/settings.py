@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from .console import ConfigurationError, check_base_url
 
@@ -78,8 +79,18 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
 
 
 def _url_problem(url: str) -> str | None:
+    """What makes the Console URL unusable, with the fix; None when it is usable."""
     try:
         check_base_url(url)
     except ConfigurationError as error:
         return f"{error}: {CONSOLE_URL.how_to_set()}"
+    parts = urlsplit(url)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        # Request paths (`/v1/organizations/...`) are added to the base URL: a base with a
+        # path would reach the wrong route and read as "organization not found".
+        base = f"{parts.scheme}://{parts.netloc}"
+        return (
+            f"the Console API URL {url!r} is not a base URL (it has a path, query or "
+            f"fragment); give only {base!r}: {CONSOLE_URL.how_to_set()}"
+        )
     return None

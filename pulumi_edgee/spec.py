@@ -158,7 +158,11 @@ def _assistant_problem(key_type: Any, assistant: Any, unknown: frozenset[str]) -
 
 @dataclass(frozen=True)
 class Failure:
-    """One bad property and how to fix it (becomes a Pulumi CheckFailure)."""
+    """One bad property and how to fix it (becomes a Pulumi CheckFailure).
+
+    `property` is the wire name; `reason` names no property of its own (the engine
+    prints "<property>: <reason>") and speaks of lists, as the user wrote them.
+    """
 
     property: str
     reason: str
@@ -183,13 +187,13 @@ def validate(
         )
         if problem and all(f.property != "codingAssistant" for f in failures):
             prop = PROPS_BY_WIRE["codingAssistant"]
-            failures.append(Failure(prop.wire, f"{prop.wire}: {problem}. {prop.fix}"))
+            failures.append(Failure(prop.wire, f"{problem}. {prop.fix}"))
         problem = _rotation_problem(
             known.get("expiresInDays"), known.get("rotateBeforeExpiryDays"), unknown
         )
         if problem and all(f.property != "rotateBeforeExpiryDays" for f in failures):
             prop = PROPS_BY_WIRE["rotateBeforeExpiryDays"]
-            failures.append(Failure(prop.wire, f"{prop.wire}: {problem}. {prop.fix}"))
+            failures.append(Failure(prop.wire, f"{problem}. {prop.fix}"))
         return None, failures
     return (spec if not unknown else None), []
 
@@ -207,6 +211,13 @@ def _failures(error: ValidationError, unknown: frozenset[str]) -> list[Failure]:
         prop = PROPS_BY_WIRE.get(wire)
         if prop is None:
             continue
-        where = prop.wire + "".join(f"[{part}]" for part in loc[1:])
-        failures.append(Failure(prop.wire, f"{where}: {message}. {prop.fix}".strip()))
+        where = "".join(f"item {part}: " for part in loc[1:])
+        reason = f"{where}{_plain_words(message)}. {prop.fix}".strip()
+        failures.append(Failure(prop.wire, reason))
     return failures
+
+
+def _plain_words(message: str) -> str:
+    """pydantic's wording in the user's terms: a list is a list (the model holds a tuple)."""
+    message = message.removeprefix("Input ")
+    return message.replace("valid tuple", "list").replace("Tuple ", "The list ")

@@ -11,7 +11,7 @@ everything it printed is searched for the Console token and every gateway key it
 Needs no Pulumi CLI and no network; needs the `edgee` client (the `demo` extra).
 
     python scripts/demo.py
-    python scripts/demo.py --reuse-process   # one provider process for every command
+    python scripts/demo.py --program DIR   # a variant of the quickstart (same resources)
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import httpx
 from pulumi_edgee.testing import EmulatorHandle, LeakDetector, run_emulator
 from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 from pulumi_edgee.testing.program import ProgramRunner, RunResult
-from pulumi_edgee.testing.provider_server import ProviderServer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 ORGANIZATION = "org_1"
@@ -196,32 +195,26 @@ def steps(demo: Demo) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
-        "--reuse-process",
-        action="store_true",
-        help="one provider process for every command (unlike the CLI; the refresh then "
-        "answers from the process's 5-second list view and misses the Console change)",
+        "--program",
+        type=Path,
+        default=EXAMPLE,
+        help="the program to run: the quickstart (default) or a variant with its resources",
     )
     args = parser.parse_args(argv)
+    program = args.program.resolve()
     token = "demo_" + secrets.token_hex(12)
     with run_emulator(token=token, organization_id=ORGANIZATION) as emulator:
         config = {"edgee:apiToken": token, "edgee:consoleUrl": emulator.url}
-        server = (
-            ProviderServer(project="edgee-quickstart", cwd=EXAMPLE) if args.reuse_process else None
-        )
+        stack = ProgramRunner(program, config=config, secret_config_keys=["edgee:apiToken"])
+        demo = Demo(stack, emulator, token)
+        demo.say(f"Console API emulator at {emulator.url}; program in {program}")
         try:
-            stack = ProgramRunner(EXAMPLE, server, config, secret_config_keys=["edgee:apiToken"])
-            demo = Demo(stack, emulator, token)
-            demo.say(f"Console API emulator at {emulator.url}; quickstart program in {EXAMPLE}")
-            try:
-                steps(demo)
-                demo.say("\nDone: every step had its effect; every key the stack made is deleted.")
-                demo.no_secret_printed()
-            except StepFailed as failure:
-                print(f"\nFAILED: {failure}", file=sys.stderr)
-                return 1
-        finally:
-            if server is not None:
-                server.stop()
+            steps(demo)
+            demo.say("\nDone: every step had its effect; every key the stack made is deleted.")
+            demo.no_secret_printed()
+        except StepFailed as failure:
+            print(f"\nFAILED: {failure}", file=sys.stderr)
+            return 1
     return 0
 
 

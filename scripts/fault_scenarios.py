@@ -9,7 +9,10 @@ A scenario is a small stack (one to three ApiKey resources) taken through a seed
 sequence of commands: the first `pulumi up`, then in-place updates, replacements, added
 and removed resources and refreshes, and a final `pulumi destroy`. Before each command
 one or two fault rules are armed (429 bursts with `Retry-After`, 5xx, apply-then-fail,
-dropped connections, latency spikes; on the paths that command uses or on any path). The
+dropped connections, latency spikes, writes applied after the client gave up, 2xx answers
+that cannot be read, answers dripped a byte at a time, list pages that never end; on the
+paths that command uses or on any path), or the Console clock is skewed, or a key with
+odd fields made by another tool appears in the organization. The
 harness runs each command, re-runs it as a user would, and checks the invariants its
 docstring lists; this script prints what it found, with a replay command per problem.
 """
@@ -60,6 +63,13 @@ _STATUSES = (500, 502, 503, 504)
 # retries of a read, update or delete; 5 and more (and None, "until cleared") exhaust
 # them and fail the step, which the re-run must then repair. Retries wait (full-jitter
 # back-off from 0.2 s), which is most of a scenario's time: small counts dominate.
+# Keys other tools or API versions made, inserted as given (`odd_key`).
+_ODD_KEYS: tuple[dict[str, Any], ...] = (
+    {"name": "alpha", "max_usage": 12.5},
+    {"name": "other tool", "models": "x", "surprise": [1]},
+    {"name": "older api", "created_at": "last tuesday"},
+    {"name": "beta", "active": "maybe", "expires_at": 17},
+)
 _COUNTS: dict[int | None, int] = {1: 45, 2: 20, 3: 6, 4: 4, 5: 10, 6: 4, 8: 3, None: 8}
 
 
@@ -127,7 +137,7 @@ def _replace_inputs(rng: random.Random, inputs: dict[str, Any]) -> dict[str, Any
 
 
 def _random_fault(rng: random.Random, step: StepKind) -> Fault:
-    kind = rng.choices(FAULT_KINDS, weights=(20, 25, 25, 15, 15))[0]
+    kind = rng.choices(FAULT_KINDS, weights=(20, 25, 25, 15, 15, 10, 8, 6, 10, 5, 5))[0]
     relevant = _RELEVANT[step]
     target = rng.choice(relevant) if rng.random() < 0.7 else rng.choice(tuple(TARGETS))
     options: dict[str, Any] = {}
@@ -146,6 +156,23 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
             options["drop"] = True
         else:
             options["status"] = rng.choice(_STATUSES)
+    elif kind == "late_apply":
+        # Applied after the provider's 1 s request deadline (PROVIDER_BUDGETS).
+        options["delay_ms"] = rng.randint(1200, 2000)
+        count = rng.randint(1, 2)
+    elif kind == "apply_then_garble":
+        options["status"] = rng.choice((200, 201))
+    elif kind == "slow_drip":
+        options["interval_ms"] = rng.randint(20, 60)
+        count = rng.randint(1, 2)
+    elif kind == "endless_pages":
+        target = "list"  # the list route's fault: any other route would answer unapplied
+    elif kind == "clock_skew":
+        options["offset_seconds"] = rng.choice((-3600, -600, -180, 180, 600))
+        target, count = "any", None
+    elif kind == "odd_key":
+        options.update(rng.choice(_ODD_KEYS))
+        target, count = "any", None
     return Fault(kind, target, count, tuple(sorted(options.items())))
 
 
@@ -218,6 +245,10 @@ def render(report: Report) -> str:
         "",
     ]
     lines += [f"{category.replace('_', ' ')}: {report.broken[category]}" for category in CATEGORIES]
+    lines.append(
+        "leftovers of interrupted creates (marker-named, in no state) removed by the next "
+        f"listing: {report.leftovers_removed}"
+    )
     if report.manual_cleanups:
         total = sum(report.manual_cleanups.values())
         lines += ["", f"keys left for manual clean-up, named in an error ({total}):"]

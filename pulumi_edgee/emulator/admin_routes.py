@@ -49,6 +49,15 @@ def _is_json(request: HttpRequest) -> bool:
     return media_type.strip().lower() == "application/json"
 
 
+def admin_refusal(request: HttpRequest) -> HttpResponse | None:
+    """The answer to a web page's admin request (403) or a non-JSON admin write (415)."""
+    if _cross_origin(request):
+        return error_response(403, "The admin API refuses cross-origin requests.")
+    if request.method not in _READS and not _is_json(request):
+        return error_response(415, "Send admin requests with Content-Type: application/json.")
+    return None
+
+
 def _only(request: HttpRequest, field: str) -> object:
     """The one field a body may carry; any other field is an error, as for fault rules."""
     body = json_object(request.body)

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Protocol
 
-from .admin_routes import ADMIN_PREFIX, AdminRoutes
+from .admin_routes import ADMIN_PREFIX, AdminRoutes, admin_refusal
 from .backend import EmulatorBackend
 from .console_routes import ConsoleRoutes
 from .faults import FaultRule, fault_json
@@ -101,7 +101,8 @@ class ConsoleApp:
             extra_organization_ids=extra_organization_ids,
         )
         self.organization_id = organization_id
-        self.route_groups: list[RouteGroup] = [AdminRoutes(backend), self.console]
+        self.admin = AdminRoutes(backend)
+        self.route_groups: list[RouteGroup] = [self.admin, self.console]
         self._sleep = sleep
         self.gateway = Gateway(backend)
         self.mount(self.gateway)
@@ -115,6 +116,13 @@ class ConsoleApp:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request, or raise DropConnection."""
         group = next(g for g in self.route_groups if g.claims(request.path))
+        # Another group's route under /_emulator/ gets the admin API's guard too.
+        if (
+            group is not self.admin
+            and self.admin.claims(request.path)
+            and (refusal := admin_refusal(request)) is not None
+        ):
+            return refusal
         response = self._with_faults(request, group) if group.faulted else group.serve(request)
         if request.method == "HEAD":
             return replace(response, body=b"")

@@ -240,7 +240,9 @@ class LifeCycle:
         _log(calls, "Check")
         checked = self.server.check(urn, self._bag(olds) if olds else {}, self._bag(news.values))
         if checked.failures:
-            reasons = "; ".join(f"{prop}: {reason}" for prop, reason in checked.failures)
+            reasons = "; ".join(
+                f"{prop}: {reason}" if prop else reason for prop, reason in checked.failures
+            )
             raise EngineError(f"resource {urn!r} is invalid: {reasons}")
         return annotate(checked.inputs, checked.secret_keys, news)
 

@@ -3,7 +3,8 @@
 ``ProgramRunner`` executes a program directory (``__main__.py``, ``Pulumi.yaml``) with the
 SDK's mock runtime, but its ``EngineMonitor`` does what the Pulumi engine does with each
 registration: it keeps a state between runs and drives a real dynamic provider server
-(``ProviderServer``) with the engine's call sequences for preview, up, refresh and destroy,
+(``ProviderServer``, a process of its own for each command, as the CLI starts one) with the
+engine's call sequences (``engine.LifeCycle``) for preview, up, refresh and destroy,
 including secret propagation and deferred deletes. The aim is that a test sees the provider
 calls, the state and the stack outputs that ``pulumi`` itself would produce.
 

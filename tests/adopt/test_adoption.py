@@ -75,7 +75,7 @@ def test_settings_that_cannot_change_fail_the_preview_and_change_nothing(env: St
 
     set_keys(stack, {"k": {"adopt_id": made["id"], "name": "assistant"}})
     message = _failed(stack.preview(), env)
-    assert "adoptId" in message
+    assert "adopt_id" in message
     assert "`type` is declared 'api', the key's is 'coding_agent'" in message
     assert "`coding_assistant` is declared None, the key's is 'codex'" in message
     assert "declare the key as it is" in message

@@ -57,6 +57,21 @@ def test_a_web_page_cannot_reset_or_read_the_emulator(
     assert emu.keys() == []
 
 
+def test_admin_routes_of_other_groups_are_guarded_too(
+    emu: EmulatorHandle, api: httpx.Client
+) -> None:
+    key = api.post("/api_keys", json={"name": "k", "max_usage": 10}).json()
+    spend = f"{emu.url}/_emulator/keys/{key['id']}/spend"
+    body = b'{"spent_usd": 10}'
+    page = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
+    assert httpx.post(spend, headers=page, content=body).status_code == 403
+    assert (
+        httpx.post(spend, headers={"Content-Type": "text/plain"}, content=body).status_code == 415
+    )
+    assert emu.gateway_spend(key["id"])["spent_usd"] == 0
+    assert httpx.post(spend, headers=JSON, content=body).status_code == 200
+
+
 # --------------------------------------------------------------------------- state file
 
 

@@ -15,12 +15,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
 from pulumi_edgee import markers
 from pulumi_edgee.emulator.backend import utc_now
-from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.testing import EmulatorHandle, run_emulator
+from pulumi_edgee.testing import (
+    EmulatorHandle,
+    LifeCycle,
+    Props,
+    configured_server,
+    provider_payload,
+    resource_urn,
+    run_emulator,
+)
 from pulumi_edgee.testing import faults as fs
 from pulumi_edgee.testing.provider_server import (
     CreateResponse,
@@ -31,7 +37,10 @@ from pulumi_edgee.testing.provider_server import (
 KEYS = r"/v1/organizations/[^/]+/api_keys"
 TOKEN = "tok_hostile_scenarios_42"
 ORGANIZATION = "org_1"
-PROVIDER = serialize_provider(ApiKeyProvider())
+PROVIDER = provider_payload()
+# Each scenario waits out deadlines and marker expiry: part of the slow suites.
+pytestmark = pytest.mark.slow
+
 SHORT_BUDGETS = {
     "EDGEE_REQUEST_DEADLINE_SECONDS": "1",
     "EDGEE_STEP_DEADLINE_SECONDS": "4",
@@ -41,29 +50,28 @@ SHORT_BUDGETS = {
 
 
 def urn(name: str) -> str:
-    return f"urn:pulumi:test::hostile::pulumi-python:dynamic/edgee:ApiKey::{name}"
+    return resource_urn(name, project="hostile")
 
 
-class Stack:
+class StackProcess:
     """One stack's provider process (its own server), as `pulumi up` would start it."""
 
     def __init__(
         self, emulator: EmulatorHandle, organization: str = ORGANIZATION, **budgets: str
     ) -> None:
-        self.server = ProviderServer(project="hostile", env=SHORT_BUDGETS | budgets)
-        self.server.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": organization,
-                "edgee:consoleUrl": emulator.url,
-            },
-            secret_keys=["edgee:apiToken"],
+        self.server: ProviderServer = configured_server(
+            emulator.url,
+            token=TOKEN,
+            organization=organization,
+            project="hostile",
+            env=SHORT_BUDGETS | budgets,
         )
 
     def create(self, resource: str, /, **inputs: Any) -> CreateResponse:
-        checked = self.server.check(urn(resource), {}, {**inputs, "__provider": PROVIDER})
-        assert checked.failures == []
-        return self.server.create(urn(resource), checked.inputs)
+        """The engine's create (Check, then Create) through the engine model."""
+        news = Props({**inputs, "__provider": PROVIDER})
+        done = LifeCycle(self.server).register(urn(resource), news, None)
+        return CreateResponse(done.id, done.outputs.values, done.outputs.secrets)
 
     def close(self) -> None:
         self.server.stop()
@@ -76,8 +84,8 @@ def emulator() -> Iterator[EmulatorHandle]:
 
 
 @pytest.fixture
-def stacks(emulator: EmulatorHandle) -> Iterator[tuple[Stack, Stack]]:
-    a, b = Stack(emulator), Stack(emulator)
+def stacks(emulator: EmulatorHandle) -> Iterator[tuple[StackProcess, StackProcess]]:
+    a, b = StackProcess(emulator), StackProcess(emulator)
     try:
         yield a, b
     finally:
@@ -90,12 +98,12 @@ def live(emulator: EmulatorHandle) -> dict[str, dict[str, Any]]:
 
 
 def test_two_stacks_creating_identical_keys_at_once_never_own_the_same_key(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
 ) -> None:
     """A's create is held 1.5 s then dropped unapplied; B's identical create succeeds in
     the meantime. A must not take B's key for the one its create made."""
     _, b = stacks
-    a = Stack(emulator, EDGEE_REQUEST_DEADLINE_SECONDS="10")
+    a = StackProcess(emulator, EDGEE_REQUEST_DEADLINE_SECONDS="10")
     b.server.check(urn("warm-up"), {}, {"name": "warm-up", "__provider": PROVIDER})
     emulator.add_fault("latency", method="POST", path=KEYS, delay_ms=1500)
     emulator.add_fault("drop_connection", method="POST", path=KEYS)
@@ -120,13 +128,13 @@ def test_two_stacks_creating_identical_keys_at_once_never_own_the_same_key(
 
 
 def test_an_identical_key_made_while_a_create_is_in_flight_is_never_a_candidate(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
 ) -> None:
     """A's create is applied but its answer lost (502) after B made an identical key: A
     adopts its own key (formerly: "several keys match", a failed step and a key left
     behind, with B's key named as a candidate for deletion)."""
     _, b = stacks
-    a = Stack(emulator, EDGEE_REQUEST_DEADLINE_SECONDS="10")
+    a = StackProcess(emulator, EDGEE_REQUEST_DEADLINE_SECONDS="10")
     b.server.check(urn("warm-up"), {}, {"name": "warm-up", "__provider": PROVIDER})
     emulator.add_fault("latency", method="POST", path=KEYS, delay_ms=1500)
     emulator.add_fault("apply_then_fail", method="POST", path=KEYS, status=502)
@@ -148,7 +156,7 @@ def test_an_identical_key_made_while_a_create_is_in_flight_is_never_a_candidate(
 
 
 def test_a_create_applied_after_the_client_gave_up_is_never_left_behind(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
 ) -> None:
     """The server applies the first create 2.5 s after receiving it, after the 1 s
     request deadline. The retry makes the stack's key; the late key carries the first
@@ -181,7 +189,7 @@ def test_a_console_clock_minutes_behind_does_not_hide_the_key_a_create_made() ->
     with run_emulator(
         token=TOKEN, organization_id=ORGANIZATION, now=lambda: utc_now() - behind
     ) as emulator:
-        stack = Stack(emulator)
+        stack = StackProcess(emulator)
         try:
             emulator.add_fault("apply_then_fail", method="POST", path=KEYS, status=500)
             made = stack.create("skewed", name="backend")
@@ -231,7 +239,7 @@ def test_a_late_create_leftover_is_removed_by_the_stacks_next_refresh(
 
 
 def test_a_create_answered_2xx_with_an_unreadable_body_adopts_its_key(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
 ) -> None:
     """201 with 50,000 nested brackets: the key exists, its id is unknown to the client."""
     a, _ = stacks
@@ -247,12 +255,12 @@ def test_a_stack_pointed_at_another_reachable_organization_neither_drops_nor_del
     emulator: EmulatorHandle,
 ) -> None:
     emulator.add_organization("org_2")
-    first = Stack(emulator)
+    first = StackProcess(emulator)
     try:
         made = first.create("kept", name="backend")
     finally:
         first.close()
-    other = Stack(emulator, organization="org_2")
+    other = StackProcess(emulator, organization="org_2")
     try:
         inputs = {"name": "backend", "__provider": PROVIDER}
         failures = []
@@ -277,7 +285,7 @@ def test_a_stack_pointed_at_another_reachable_organization_neither_drops_nor_del
 
 @pytest.mark.parametrize("route", ["list", "create"])
 def test_a_server_dripping_its_answer_cannot_hold_a_step(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack], route: str
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess], route: str
 ) -> None:
     """One byte every 300 ms: each read gets a byte long before any socket timeout, but
     the request deadline (1 s) and the step deadline (4 s) still end the step."""
@@ -299,7 +307,7 @@ def test_a_server_dripping_its_answer_cannot_hold_a_step(
 
 
 def test_a_list_whose_pages_never_end_fails_a_refresh_clearly(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
 ) -> None:
     a, _ = stacks
     made = a.create("endless", name="backend")
@@ -311,7 +319,7 @@ def test_a_list_whose_pages_never_end_fails_a_refresh_clearly(
 
 
 def test_another_key_with_odd_fields_blocks_no_one(
-    emulator: EmulatorHandle, stacks: tuple[Stack, Stack]
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
 ) -> None:
     """Keys made by other tools: a fractional limit, a string for models, no created_at
     worth the name. This stack's refresh and creates go on."""
@@ -326,3 +334,13 @@ def test_another_key_with_odd_fields_blocks_no_one(
     second = a.create("second", name="backend")
     assert second.id in live(emulator)
     assert len(live(emulator)) == 4
+
+
+def test_a_name_that_looks_like_a_create_marker_is_refused_at_preview(
+    stacks: tuple[StackProcess, StackProcess],
+) -> None:
+    a, _ = stacks
+    name = f"{markers.PREFIX}{'0' * 32}:1700000000"
+    checked = a.server.check(urn("reserved"), {}, {"name": name, "__provider": PROVIDER})
+    assert [p for p, _ in checked.failures] == ["name"]
+    assert "reserved" in checked.failures[0][1]

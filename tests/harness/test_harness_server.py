@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import grpc
@@ -83,6 +84,10 @@ def test_provider_exception_is_a_typed_error_with_the_traceback(server: Provider
 
 def test_provider_output_is_captured(server: ProviderServer) -> None:
     server.create(urn("chatty"), props(name="chatty", value=1))
+    # The output is read by a pump thread: it may land just after the call returns.
+    deadline = time.monotonic() + 10
+    while "counter: creating chatty" not in server.stderr_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "counter: creating chatty" in server.stderr_text()
     assert server.stdout_text() == ""
 

@@ -22,7 +22,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fault_scenarios.py"
 SEED = 7
 SCENARIOS = int(os.environ.get("EDGEE_PLUGIN_FAULT_SCENARIOS", "40"))
 
-pytestmark = [pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 
 def _scenario_script() -> types.ModuleType:

@@ -24,7 +24,7 @@ from pulumi_edgee.emulator.validation import validate_create
 from pulumi_edgee.properties import PYTHON_TO_WIRE, WIRE_TO_PYTHON
 from pulumi_edgee.spec import validate, whole_number
 
-from .conftest import EXAMPLES
+from .support import EXAMPLES
 from .test_check_diff_properties import anything, plausible, valid_inputs, valid_model_names
 
 # The Console API's create fields, by the names the spec uses.

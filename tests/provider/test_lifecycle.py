@@ -59,19 +59,21 @@ def test_bad_input_gives_one_check_failure_per_property(engine: ProviderSteps) -
     )
     failures = dict(checked.failures)
     assert sorted(failures) == [
-        "codingAssistant",
+        "coding_assistant",
         "email",
-        "expiresInDays",
-        "maxUsage",
+        "expires_in_days",
+        "max_usage",
         "models",
         "name",
-    ]
-    assert "max_usage" in failures["maxUsage"], "the reason names the fix in Python terms"
+    ], "each property named once, as the Python program names it"
+    assert failures["max_usage"].startswith("should be greater than or equal to 1. Set `max_usage`")
     assert "author/model" in failures["models"]
     checked = engine.check("agent", {"name": "agent", "type": "coding_agent"})
-    assert [p for p, _ in checked.failures] == ["codingAssistant"]
+    assert [p for p, _ in checked.failures] == ["coding_assistant"]
     checked = engine.check("api", {"name": "api", "codingAssistant": "codex"})
-    assert [p for p, _ in checked.failures] == ["codingAssistant"]
+    assert [p for p, _ in checked.failures] == ["coding_assistant"]
+    checked = engine.check("list", {"name": "list", "models": "openai/gpt-5.2"})
+    assert [reason.split(".")[0] for _, reason in checked.failures] == ["should be a list"]
 
 
 def test_create_returns_every_output_with_the_key_secret(

@@ -5,6 +5,7 @@ resources added, changed and removed between runs."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,8 @@ from .support import ORGANIZATION, TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
-KEYS_PROGRAM = Path(__file__).resolve().parent / "programs" / "keys"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+KEYS_PROGRAM = PROGRAMS / "keys"
 
 
 @pytest.fixture
@@ -195,7 +197,7 @@ def test_bad_input_fails_the_preview_with_the_property_named(
     assert result.error is not None
     leaks.record("check failure", result.error)
     leaks.record("provider output", result.logs)
-    assert "codingAssistant" in str(result.error)
+    assert "coding_assistant: required when type is `coding_agent`" in str(result.error)
     assert emulator.requests() == []
 
 
@@ -229,6 +231,23 @@ def test_preview_outputs_are_unknown_and_keep_their_secretness(
     assert preview.outputs["assistantKey"].secret
 
 
+def test_outputs_have_their_declared_python_types(
+    stack_env: tuple[EmulatorHandle, LeakDetector],
+) -> None:
+    emulator, leaks = stack_env
+    stack = runner(PROGRAMS / "types", emulator)
+    up = ok(stack.up(), leaks, stack)
+    types = {name: output.value for name, output in up.outputs.items()}
+    assert types == {
+        "max_usage": "int",
+        "expires_in_days": "int",
+        "active": "bool",
+        "models": "list",
+        "name": "str",
+    }
+    ok(stack.destroy(), leaks, stack)
+
+
 def test_the_demo_proves_each_step() -> None:
     """The README's main job: the refresh shows the Console change, the next up repairs
     it in place, each key is used at the Gateway after each step, nothing secret is
@@ -255,13 +274,20 @@ def test_the_demo_proves_each_step() -> None:
     assert "ek_test_" not in out + done.stderr, "the demo prints no secret"
 
 
-def test_the_demo_fails_when_a_step_has_no_effect() -> None:
-    """One provider process for every command misses the Console change (its list view
-    answers the refresh): the demo must say so and exit non-zero, not print "Done"."""
-    done = run_demo("--reuse-process")
+def test_the_demo_fails_when_a_step_has_no_effect(tmp_path: Path) -> None:
+    """A variant of the quickstart whose backend ignores `backendMaxUsage`: the in-place
+    update step then changes nothing, and the demo must say so and exit non-zero."""
+    variant = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, variant)
+    source = (variant / "__main__.py").read_text()
+    fixed = source.replace('config.get_int("backendMaxUsage") or 1000', "1000")
+    assert fixed != source
+    (variant / "__main__.py").write_text(fixed)
+    done = run_demo("--program", str(variant))
     assert done.returncode == 1
-    assert "FAILED: expected the refresh found backend's `active` changed" in done.stderr
+    assert "FAILED: expected backend updated in place" in done.stderr
     assert "Done" not in done.stdout
+    assert "== pulumi refresh" not in done.stdout, "the demo stops at the failed step"
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
