@@ -214,9 +214,15 @@ def api_key_resource() -> dict[str, Any]:
 def _key_outputs(*, with_secret: bool) -> dict[str, Any]:
     """A looked-up key: its id and the resource's outputs (the secret only if asked).
 
-    `email` is left out: the Console API never returns it, so a lookup cannot know it.
+    `email` is left out: the Console API never returns it, so a lookup cannot know it;
+    so are the settings of how a resource manages its key (adoption, rotation).
     """
-    shown = [p for p in properties.PROPS if p.wire != "email" and (with_secret or not p.secret)]
+    managing = (properties.Change.STATE_ONLY, properties.Change.CREATE_ONLY)
+    shown = [
+        p
+        for p in properties.PROPS
+        if p.wire != "email" and p.change not in managing and (with_secret or not p.secret)
+    ]
     props: dict[str, Any] = {"id": {"type": "string", "description": "The key's id."}}
     for prop in shown:
         props[prop.wire] = output_property(prop)
