@@ -10,13 +10,33 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
+
 if TYPE_CHECKING:
     from .api_key import ApiKey, ApiKeyArgs
+    from .functions import ApiKeyInfo, ApiKeyLookup, get_api_key, get_api_keys
     from .provider import ApiKeyProvider
 
-__all__ = ["ApiKey", "ApiKeyArgs", "ApiKeyProvider"]
+__all__ = [
+    "ApiKey",
+    "ApiKeyArgs",
+    "ApiKeyInfo",
+    "ApiKeyLookup",
+    "ApiKeyProvider",
+    "__version__",
+    "get_api_key",
+    "get_api_keys",
+]
 
-_HOMES = {"ApiKey": ".api_key", "ApiKeyArgs": ".api_key", "ApiKeyProvider": ".provider"}
+_HOMES = {
+    "ApiKey": ".api_key",
+    "ApiKeyArgs": ".api_key",
+    "ApiKeyInfo": ".functions",
+    "ApiKeyLookup": ".functions",
+    "ApiKeyProvider": ".provider",
+    "get_api_key": ".functions",
+    "get_api_keys": ".functions",
+}
 
 
 def __getattr__(name: str) -> Any:

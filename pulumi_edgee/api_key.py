@@ -31,6 +31,9 @@ class ApiKeyArgs:
     expires_in_days: pulumi.Input[int] | None = None
     email: pulumi.Input[str] | None = None
     active: pulumi.Input[bool] | None = None
+    adopt_id: pulumi.Input[str] | None = None
+    rotate_before_expiry_days: pulumi.Input[int] | None = None
+    rotate_every_days: pulumi.Input[int] | None = None
 
 
 class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
@@ -46,6 +49,9 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
     expires_in_days: pulumi.Output[int | None] = pulumi.property("expiresInDays")
     email: pulumi.Output[str | None]
     active: pulumi.Output[bool]
+    adopt_id: pulumi.Output[str | None]
+    rotate_before_expiry_days: pulumi.Output[int | None]
+    rotate_every_days: pulumi.Output[int | None]
     organization_id: pulumi.Output[str]
     debug_mode: pulumi.Output[bool]
     created_at: pulumi.Output[str]
@@ -67,6 +73,9 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
         expires_in_days: pulumi.Input[int] | None = None,
         email: pulumi.Input[str] | None = None,
         active: pulumi.Input[bool] | None = None,
+        adopt_id: pulumi.Input[str] | None = None,
+        rotate_before_expiry_days: pulumi.Input[int] | None = None,
+        rotate_every_days: pulumi.Input[int] | None = None,
     ) -> None:
         keywords = {
             "name": name,
@@ -77,6 +86,9 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
             "expires_in_days": expires_in_days,
             "email": email,
             "active": active,
+            "adopt_id": adopt_id,
+            "rotate_before_expiry_days": rotate_before_expiry_days,
+            "rotate_every_days": rotate_every_days,
         }
         if args is not None:
             given = sorted(k for k, v in keywords.items() if v is not None)
@@ -86,7 +98,7 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
                     f"not both (got args and {', '.join(given)})"
                 )
             keywords = {f.name: getattr(args, f.name) for f in fields(args)}
-        if keywords["name"] is None:
+        if keywords["name"] is None and not (opts is not None and opts.id is not None):
             raise TypeError(f"ApiKey {resource_name!r}: missing required argument `name`")
         props: dict[str, Any] = {**keywords, **dict.fromkeys(OUTPUT_ONLY_PYTHON)}
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
@@ -95,6 +107,19 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
             resource_name,
             props,
             pulumi.ResourceOptions.merge(opts, secret_opts),
+        )
+
+    @staticmethod
+    def get(
+        resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+    ) -> ApiKey:
+        """Read an existing key this stack does not manage (the Pulumi `get` convention).
+
+        Its outputs are the live key's, its secret `key` included (as a Pulumi secret);
+        the stack never updates or deletes it.
+        """
+        return ApiKey(
+            resource_name, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         )
 
     def translate_input_property(self, prop: str) -> str:

@@ -17,7 +17,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
-from . import markers
+from . import adoption, markers, rotation
 from .console import (
     ApiKeyCreate,
     ApiKeyObject,
@@ -43,6 +43,10 @@ class ApiKeyError(Exception):
 
 
 _INPUT_NAMES = frozenset(p.wire for p in INPUT_PROPS)
+# How the resource manages its key (adoption, rotation): kept in outputs, never sent.
+_SETTING_NAMES = tuple(
+    p.wire for p in INPUT_PROPS if p.change in (Change.STATE_ONLY, Change.CREATE_ONLY)
+)
 
 
 def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,8 +54,15 @@ def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in _INPUT_NAMES}
 
 
-def check(news: Mapping[str, Any]) -> CheckResult:
-    """Validate the desired inputs; unknown values (preview) are judged once known."""
+def check(
+    news: Mapping[str, Any],
+    olds: Mapping[str, Any] | None = None,
+    session: Session | None = None,
+) -> CheckResult:
+    """Validate the desired inputs; unknown values (preview) are judged once known.
+
+    With a session, a new resource's `adopt_id` is checked against the live key.
+    """
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(_inputs_of(inputs), unknown)
@@ -65,6 +76,8 @@ def check(news: Mapping[str, Any]) -> CheckResult:
                 "another name"
             )
             checked.append(CheckFailure("name", reason))
+        if session is not None and not _inputs_of(olds or {}):
+            checked += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
     return CheckResult(inputs, checked)
 
 
@@ -85,16 +98,28 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     return [
         prop
         for prop in INPUT_PROPS
-        if contains_unknowns(news.get(prop.wire))
-        or _comparable(prop, olds.get(prop.wire)) != _comparable(prop, news.get(prop.wire))
+        if prop.change is not Change.CREATE_ONLY
+        and (
+            contains_unknowns(news.get(prop.wire))
+            or _comparable(prop, olds.get(prop.wire)) != _comparable(prop, news.get(prop.wire))
+        )
     ]
 
 
-def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
-    """Compare old outputs with new inputs; only input properties can cause a change."""
+def diff(olds: Mapping[str, Any], news: Mapping[str, Any], key_id: str | None = None) -> DiffResult:
+    """Compare old outputs with new inputs; only input properties can cause a change.
+
+    A key due for rotation is replaced too. Given the key's id, adoption notes the key
+    as held (and, when replaced, that its `adopt_id` must not be adopted again).
+    """
     changed = changed_props(olds, news)
     replaces = [p.wire for p in changed if p.change is Change.REPLACE]
-    return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+    replaces += rotation.replaces(key_id or "in state", olds, news)
+    if key_id is not None:
+        adoption.note_diff(key_id, news, replaced=bool(replaces))
+    return DiffResult(
+        changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False
+    )
 
 
 def _timestamp(value: datetime | None) -> str | None:
@@ -125,20 +150,28 @@ def outputs(
     expires_in_days: int | None,
     key: str | None,
 ) -> dict[str, Any]:
-    """Every output of the resource, one per row of the property table: the live key
-    object's value, else the input it does not echo (given here); the secret wrapped.
+    """Every output of the resource, one per row of the property table (the management
+    settings aside): the live key object's value, else the input it does not echo (given
+    here); the secret wrapped.
 
     The engine hands `diff` the old outputs, so every input must be here too.
     """
     given: dict[str, Any] = {"email": email, "expires_in_days": expires_in_days, "key": key}
     values: dict[str, Any] = {}
     for prop in PROPS:
+        if prop.wire in _SETTING_NAMES:
+            continue  # how the resource manages the key: see `settings_of`
         if prop.python in given:
             value = given[prop.python]
         else:
             value = _output_value(getattr(obj, prop.python))
         values[prop.wire] = wrap_rpc_secret(value) if prop.secret and value is not None else value
     return values
+
+
+def settings_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The management settings among `props`, to keep in outputs beside the key's."""
+    return {name: whole_number(props.get(name)) for name in _SETTING_NAMES}
 
 
 def _secret(obj: ApiKeyObject) -> str | None:
@@ -149,14 +182,24 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     """Create the key under a one-time marker name, then give it its declared name (and
     disable it, if asked) in one update: only then is it reported (see `markers`)."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
+    try:
+        adopted = adoption.adopt(session, spec)
+    except adoption.AdoptionError as error:
+        raise ApiKeyError(str(error)) from None
+    if adopted is not None:
+        found = outputs(
+            adopted,
+            email=spec.email,
+            expires_in_days=spec.expires_in_days,
+            key=_secret(adopted),
+        )
+        return CreateResult(adopted.id, {**found, **settings_of(props)})
     with session.step():
         made, marker = _create_marked(session, spec)
         live, secret = _finish(session, spec, made, marker)
     session.directory.put(live)
-    return CreateResult(
-        live.id,
-        outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret),
-    )
+    found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
+    return CreateResult(live.id, {**found, **settings_of(props)})
 
 
 def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Marker]:
@@ -288,17 +331,18 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     """Refresh from the live key; a key deleted out of band leaves the stack.
 
     Reads share one list walk (see `directory`); a key the walk did not list is
-    confirmed gone by a direct read before it is dropped.
+    confirmed gone by a second walk, shared by every read that needs one, before it is
+    dropped. A key without old outputs (an import) needs a walk begun after the read.
     """
     _guard_organization(session, "reading", key_id, props)
-    client = session.client
+    asked_at = None if "createdAt" in props else session.directory.now()
     try:
         with session.step():
-            live = session.directory.get(key_id) or client.get_api_key(key_id)
+            live = session.directory.find(key_id, asked_at=asked_at)
+            if live is None:
+                session.directory.discard(key_id)
+                return ReadResult(None, {})
             secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
-    except NotFoundError:
-        session.directory.discard(key_id)
-        return ReadResult(None, {})
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
     _report_odd(live)
@@ -307,12 +351,15 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
         expires_in_days = _days_between(live.created_at, live.expires_at)
     return ReadResult(
         key_id,
-        outputs(
-            live,
-            email=props.get("email"),
-            expires_in_days=whole_number(expires_in_days),
-            key=secret,
-        ),
+        {
+            **outputs(
+                live,
+                email=props.get("email"),
+                expires_in_days=whole_number(expires_in_days),
+                key=secret,
+            ),
+            **settings_of(props),
+        },
     )
 
 
@@ -329,6 +376,11 @@ def update(
     }
     if "models" in changes:
         changes["models"] = list(spec.models)
+    if not changes:
+        # Only how the resource manages its key changed (rotation settings): no request.
+        secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
+        kept = {p.wire: olds.get(p.wire) for p in PROPS if not p.secret}
+        return {**kept, "key": wrap_rpc_secret(secret), **settings_of(news)}
     try:
         with session.step():
             live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
@@ -342,16 +394,20 @@ def update(
         raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
     session.directory.put(live)
     _report_odd(live)
-    return outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
+    found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
+    return {**found, **settings_of(news)}
 
 
 def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     """Delete the key; one that is already gone is what was asked for.
 
     A 404 is believed only once the key list confirms it: with a wrong organization
-    every key answers 404, and taking that as success would orphan every key.
+    every key answers 404, and taking that as success would orphan every key. A key
+    another resource adopted in this same command is its now, and is left alone.
     """
     _guard_organization(session, "deleting", key_id, props)
+    if adoption.adopted_here(key_id):
+        return
     sent_at = session.directory.now()
     try:
         with session.step():

@@ -1,19 +1,24 @@
 """Reading keys a stack does not manage: one key by id or name, or the keys matching a
-filter. Shared by every front door (the plugin's functions, Python's lookups), so that a
-lookup means the same thing in every language.
+filter. Shared by every front door (Python's `functions`, the plugin's invokes), so that
+a lookup means the same thing in every language.
+
+Results use the resource's wire names plus `id`, without `email` (the Console API never
+returns it); the secret `key` is present only when revealed. Reads go through the
+session's shared list view, so many lookups in one program cost about one list walk.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleError, NotFoundError
 from .lifecycle import outputs
 from .session import Session
 
 
 class LookupError(Exception):
-    """A lookup that found no key, or not exactly one; the message says which and why."""
+    """A lookup that failed; the message says which key and why, never a secret."""
 
 
 class NoMatchError(LookupError):
@@ -26,50 +31,63 @@ class SeveralMatchesError(LookupError):
 
 def _result(obj: ApiKeyObject, *, reveal: bool) -> dict[str, Any]:
     """The key's outputs in wire names, with its id, and its secret only when revealed."""
-    result = {"id": obj.id, **outputs(obj, email=None, expires_in_days=None, key=None)}
-    del result["key"]
+    found = outputs(obj, email=None, expires_in_days=expiry_days(obj), key=None)
+    del found["key"], found["email"]  # the Console API never returns `email`
     if reveal and obj.key is not None:
-        result["key"] = obj.key.get_secret_value()
-    return result
+        found["key"] = obj.key.get_secret_value()
+    return {"id": obj.id, **found}
+
+
+def _failed(what: str, error: ConsoleError) -> LookupError:
+    return LookupError(f"{what} failed: {error}")
 
 
 def get_api_key(
-    session: Session, *, id: str | None = None, name: str | None = None, reveal: bool = False
+    session: Session,
+    *,
+    id: str | None = None,
+    name: str | None = None,
+    reveal: bool = False,
 ) -> dict[str, Any]:
     """The one key with this id, or the one key with this name."""
     if (id is None) == (name is None):
         raise LookupError("give exactly one of `id` and `name` to look up an API key")
-    client = session.client
+    organization = session.settings.organization_id
     try:
         if id is not None:
-            return _result(
-                client.reveal_api_key(id) if reveal else client.get_api_key(id), reveal=reveal
-            )
-        matches = [k for k in client.list_api_keys() if k.name == name]
-        if not matches:
-            raise NoMatchError(f"no API key is named {name!r}")
-        if len(matches) > 1:
-            ids = ", ".join(sorted(k.id for k in matches))
-            raise SeveralMatchesError(
-                f"{len(matches)} API keys are named {name!r} ({ids}): look one up by `id`"
-            )
-        found = client.reveal_api_key(matches[0].id) if reveal else matches[0]
+            found = session.directory.get(id) or session.client.get_api_key(id)
+        else:
+            matches = [k for k in session.client.list_api_keys() if k.name == name]
+            if not matches:
+                raise NoMatchError(f"organization {organization} has no API key named {name!r}")
+            if len(matches) > 1:
+                ids = ", ".join(sorted(k.id for k in matches))
+                raise SeveralMatchesError(
+                    f"{len(matches)} API keys of organization {organization} are named "
+                    f"{name!r} ({ids}): look one up by `id`"
+                )
+            found = matches[0]
+        if reveal:
+            found = session.client.reveal_api_key(found.id)
     except NotFoundError:
-        raise NoMatchError(f"no API key has id {id!r}") from None
+        raise NoMatchError(f"organization {organization} has no API key with id {id!r}") from None
     except ConsoleError as error:
-        raise LookupError(f"looking up an API key failed: {error}") from None
+        raise _failed("looking up an API key", error) from None
     return _result(found, reveal=reveal)
 
 
 def get_api_keys(
-    session: Session, *, name_prefix: str | None = None, type: str | None = None
+    session: Session,
+    *,
+    name_prefix: str | None = None,
+    type: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every key whose name starts with `name_prefix` and whose type is `type` (each
     filter applies only when given), without secrets, ordered by name then id."""
     try:
         keys = session.client.list_api_keys()
     except ConsoleError as error:
-        raise LookupError(f"listing API keys failed: {error}") from None
+        raise _failed("listing API keys", error) from None
     return [
         _result(k, reveal=False)
         for k in sorted(keys, key=lambda k: (k.name, k.id))

@@ -25,6 +25,7 @@ MAX_NAME_LENGTH = 255
 MAX_EMAIL_LENGTH = 254
 MAX_USAGE_LIMIT = 1_000_000_000
 MAX_EXPIRY_DAYS = 3650
+KEY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 
 
 class Change(enum.Enum):
@@ -32,6 +33,10 @@ class Change(enum.Enum):
 
     IN_PLACE = "in-place update"
     REPLACE = "replacement"
+    # A setting of the resource, not of the key: a change is recorded without an API call.
+    STATE_ONLY = "in-place update (no API call)"
+    # Read once, when the resource is created; later changes are not changes.
+    CREATE_ONLY = "nothing once created"
     OUTPUT_ONLY = "output only"
 
 
@@ -131,6 +136,34 @@ PROPS: tuple[Prop, ...] = (
         "Whether the key works; `false` disables it without deleting it.",
         fix="Set `active` to true or false.",
         default=True,
+    ),
+    Prop(
+        "adoptId",
+        "adopt_id",
+        "string",
+        Change.CREATE_ONLY,
+        "Id of an existing key to take under management instead of creating one: its "
+        "secret is recovered and the declared settings applied in place.",
+        fix="Set `adopt_id` to the id of a key of this organization (`key_...`, as "
+        "`python -m pulumi_edgee.adopt` lists them), or leave it unset to create a new key.",
+    ),
+    Prop(
+        "rotateBeforeExpiryDays",
+        "rotate_before_expiry_days",
+        "integer",
+        Change.STATE_ONLY,
+        "Replace the key (new key first) once its expiry is this many days away or less.",
+        fix=f"Set `rotate_before_expiry_days` to a whole number of days from 1 to "
+        f"{MAX_EXPIRY_DAYS - 1}, below `expires_in_days` (which it needs), or leave it unset.",
+    ),
+    Prop(
+        "rotateEveryDays",
+        "rotate_every_days",
+        "integer",
+        Change.STATE_ONLY,
+        "Replace the key (new key first) once it is this many days old.",
+        fix=f"Set `rotate_every_days` to a whole number of days from 1 to {MAX_EXPIRY_DAYS}, "
+        "or leave it unset.",
     ),
     Prop("organizationId", "organization_id", "string", Change.OUTPUT_ONLY,
          "Organization that owns the key."),

@@ -60,12 +60,12 @@ class ApiKeyProvider(ResourceProvider):
         from .settings import SettingsError
 
         try:
-            self._session()
+            session = self._session()
         except SettingsError as error:
             # Unusable settings fail the preview, before any key is touched, as one line
             # (a check failure) rather than at the bottom of a traceback.
             return CheckResult(news, [CheckFailure("", str(error))])
-        checked = lifecycle.check(news)
+        checked = lifecycle.check(news, _olds, session)
         # Only Python programs use a dynamic provider: failures name their Python names.
         failures = [CheckFailure(python_name(f.property), f.reason) for f in checked.failures or []]
         return CheckResult(checked.inputs, failures)
@@ -73,7 +73,7 @@ class ApiKeyProvider(ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         from . import lifecycle
 
-        return lifecycle.diff(_olds, _news)
+        return lifecycle.diff(_olds, _news, key_id=_id)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from . import lifecycle

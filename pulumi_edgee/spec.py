@@ -22,6 +22,7 @@ from pydantic import (
 
 from .properties import (
     EMAIL_PATTERN,
+    KEY_ID_PATTERN,
     KEY_TYPES,
     MAX_EMAIL_LENGTH,
     MAX_EXPIRY_DAYS,
@@ -68,6 +69,14 @@ class ApiKeySpec(BaseModel):
     expires_in_days: WholeNumber | None = Field(default=None, ge=1, le=MAX_EXPIRY_DAYS)
     email: str | None = Field(default=None, max_length=MAX_EMAIL_LENGTH)
     active: bool = True
+    # How the resource manages the key; never sent to the Console API (hence `exclude`).
+    adopt_id: str | None = Field(default=None, pattern=KEY_ID_PATTERN, exclude=True)
+    rotate_before_expiry_days: WholeNumber | None = Field(
+        default=None, ge=1, lt=MAX_EXPIRY_DAYS, exclude=True
+    )
+    rotate_every_days: WholeNumber | None = Field(
+        default=None, ge=1, le=MAX_EXPIRY_DAYS, exclude=True
+    )
 
     @field_validator("email")
     @classmethod
@@ -106,13 +115,34 @@ class ApiKeySpec(BaseModel):
         problem = _assistant_problem(self.type, self.coding_assistant, unknown)
         if problem:
             raise ValueError(f"codingAssistant: {problem}")
+        problem = _rotation_problem(self.expires_in_days, self.rotate_before_expiry_days, unknown)
+        if problem:
+            raise ValueError(f"rotateBeforeExpiryDays: {problem}")
         return self
 
     def to_wire(self) -> dict[str, Any]:
         """Inputs as stored in Pulumi state: wire names, unset optionals omitted."""
         values = self.model_dump(by_alias=True, exclude_none=True)
         values["models"] = list(self.models)
+        for field in ("adopt_id", "rotate_before_expiry_days", "rotate_every_days"):
+            if getattr(self, field) is not None:
+                values[PYTHON_TO_WIRE[field]] = getattr(self, field)
         return values
+
+
+def _rotation_problem(expires: Any, before: Any, unknown: frozenset[str]) -> str | None:
+    """Rotating before expiry needs an expiry further away than the margin, or every
+    new key would be due at once (and rotated on every `up`)."""
+    if before is None or {"expiresInDays", "rotateBeforeExpiryDays"} & unknown:
+        return None
+    if expires is None:
+        return "needs `expires_in_days`: a key without expiry never nears it"
+    if isinstance(expires, int) and isinstance(before, int) and before >= expires:
+        return (
+            f"{before} days is not less than `expires_in_days` ({expires}): every new key "
+            "would be due for rotation at once"
+        )
+    return None
 
 
 def _assistant_problem(key_type: Any, assistant: Any, unknown: frozenset[str]) -> str | None:
@@ -157,6 +187,12 @@ def validate(
         )
         if problem and all(f.property != "codingAssistant" for f in failures):
             prop = PROPS_BY_WIRE["codingAssistant"]
+            failures.append(Failure(prop.wire, f"{problem}. {prop.fix}"))
+        problem = _rotation_problem(
+            known.get("expiresInDays"), known.get("rotateBeforeExpiryDays"), unknown
+        )
+        if problem and all(f.property != "rotateBeforeExpiryDays" for f in failures):
+            prop = PROPS_BY_WIRE["rotateBeforeExpiryDays"]
             failures.append(Failure(prop.wire, f"{problem}. {prop.fix}"))
         return None, failures
     return (spec if not unknown else None), []

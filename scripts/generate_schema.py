@@ -17,25 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import pulumi_edgee
+from pulumi_edgee import properties, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema.json"
 PLUGIN_SCHEMA_PATH = ROOT / "pulumi_edgee/plugin/schema.json"
 PYPROJECT_PATH = ROOT / "pyproject.toml"
 
-# Run as `python scripts/generate_schema.py`, the repo root is not on the path.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from pulumi_edgee import properties, settings  # noqa: E402
 
 PACKAGE = "edgee"
-DISTRIBUTION = "pulumi-edgee"
 PYTHON_PACKAGE = "pulumi_edgee"
-FALLBACK_VERSION = "0.1.0"
 FALLBACK_DESCRIPTION = "Manage Edgee AI Gateway API keys as code with Pulumi"
 FALLBACK_HOMEPAGE = "https://www.edgee.ai"
 LICENSE = "Apache-2.0"
@@ -89,14 +84,8 @@ def _project() -> dict[str, Any]:
 
 
 def package_version() -> str:
-    """pyproject.toml's version, else the installed distribution's, else the fallback."""
-    version = _project().get("version")
-    if isinstance(version, str) and version:
-        return version
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return FALLBACK_VERSION
+    """`pulumi_edgee.__version__`, the one place the version is written."""
+    return pulumi_edgee.__version__
 
 
 def _setting_name(source: settings.Source) -> str:
@@ -222,9 +211,15 @@ def api_key_resource() -> dict[str, Any]:
 def _key_outputs(*, with_secret: bool) -> dict[str, Any]:
     """A looked-up key: its id and the resource's outputs (the secret only if asked).
 
-    `email` is left out: the Console API never returns it, so a lookup cannot know it.
+    `email` is left out: the Console API never returns it, so a lookup cannot know it;
+    so are the settings of how a resource manages its key (adoption, rotation).
     """
-    shown = [p for p in properties.PROPS if p.wire != "email" and (with_secret or not p.secret)]
+    managing = (properties.Change.STATE_ONLY, properties.Change.CREATE_ONLY)
+    shown = [
+        p
+        for p in properties.PROPS
+        if p.wire != "email" and p.change not in managing and (with_secret or not p.secret)
+    ]
     props: dict[str, Any] = {"id": {"type": "string", "description": "The key's id."}}
     for prop in shown:
         props[prop.wire] = output_property(prop)

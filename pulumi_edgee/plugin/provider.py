@@ -23,7 +23,7 @@ from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import lifecycle, lookups
+from .. import adoption, lifecycle, lookups, rotation
 from .._version import __version__
 from ..console import AuthenticationError, CommunicationError, ConsoleError
 from ..properties import INPUT_PROPS, PROPS, Change, Prop
@@ -285,7 +285,9 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.CheckResponse:
         self._resource(request.urn)
         news, secret = decode(request.news)
-        result = lifecycle.check(news)
+        with self._lock:  # a new resource's `adoptId` is checked once the config is known
+            session = self._session
+        result = lifecycle.check(news, decode(request.olds)[0], session)
         return provider_pb2.CheckResponse(
             inputs=encode(result.inputs or {}, secret),
             failures=[
@@ -304,10 +306,13 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         news = decode(request.news)[0]
         ignored = set(request.ignoreChanges)
         changed = [p for p in lifecycle.changed_props(olds, news) if p.wire not in ignored]
-        return _diff_answer(
-            {p.wire: _property_diff(p, olds, news) for p in changed},
-            [p.wire for p in changed if p.change is Change.REPLACE],
-        )
+        kinds = {p.wire: _property_diff(p, olds, news) for p in changed}
+        replaces = [p.wire for p in changed if p.change is Change.REPLACE]
+        for due in rotation.replaces(request.id, olds, news):  # a key due for rotation
+            kinds[due] = provider_pb2.PropertyDiff.UPDATE_REPLACE
+            replaces.append(due)
+        adoption.note_diff(request.id, news, replaced=bool(replaces))
+        return _diff_answer(kinds, replaces)
 
     @_answer
     def Create(

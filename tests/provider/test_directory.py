@@ -9,7 +9,13 @@ from typing import Any, cast
 
 import pytest
 
-from pulumi_edgee.console import ApiKeyObject, ConsoleClient, ServerError
+from pulumi_edgee.console import (
+    ApiKeyObject,
+    ConsoleClient,
+    KeyList,
+    ServerError,
+    UnexpectedResponseError,
+)
 from pulumi_edgee.directory import KeyDirectory
 
 
@@ -32,14 +38,16 @@ class ScriptedClient:
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def list_api_keys(self) -> list[ApiKeyObject]:
+    def list_api_keys(self) -> KeyList:
         self.walks += 1
         self.started.set()
         assert self.release.wait(5)
         answer = self.answers.pop(0)
         if isinstance(answer, BaseException):
             raise answer
-        return cast(list[ApiKeyObject], answer)
+        if isinstance(answer, KeyList):
+            return answer
+        return KeyList(cast(list[ApiKeyObject], answer), {})
 
 
 def directory(client: ScriptedClient) -> KeyDirectory:
@@ -109,3 +117,92 @@ def test_reuse_window_from_the_environment(setting: str, expected: float) -> Non
     from pulumi_edgee.directory import max_age_from
 
     assert max_age_from({"EDGEE_READ_REUSE_SECONDS": setting}) == expected
+
+
+class SlowClock:
+    """A clock the scripted walk moves forward, so a walk can outlast the window."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_readers_that_waited_for_a_walk_longer_than_the_window_use_it() -> None:
+    clock = SlowClock()
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "again")]])
+    view = KeyDirectory(cast(ConsoleClient, client), max_age=5, clock=clock)
+    readers = [in_thread(view.get, "k1") for _ in range(8)]
+    assert client.started.wait(5)
+    clock.now += 30  # the walk takes six reuse windows
+    client.release.set()
+    for thread, out in readers:
+        thread.join(5)
+        assert out[0].name == "one"
+    for _ in range(12):  # reads keep coming: the window counts from the last one
+        clock.now += 4.9
+        assert view.get("k1").name == "one"  # type: ignore[union-attr]
+    assert client.walks == 1
+    clock.now += 5.1  # no read for a whole window
+    assert view.get("k1").name == "again"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_walk_serves_a_steady_stream_of_reads_for_at_most_a_minute() -> None:
+    clock = SlowClock()
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "again")]])
+    client.release.set()
+    view = KeyDirectory(cast(ConsoleClient, client), max_age=5, clock=clock)
+    assert view.get("k1").name == "one"  # type: ignore[union-attr]
+    for _ in range(14):
+        clock.now += 4
+        view.get("k1")
+    assert client.walks == 1
+    clock.now += 4.1  # 60.1 s after the walk ended
+    assert view.get("k1").name == "again"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_key_missed_by_two_consecutive_walks_is_gone_and_one_walk_confirms_all() -> None:
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "one")]])
+    client.release.set()
+    view = directory(client)
+    missing = [in_thread(view.find, f"gone{i}") for i in range(6)]
+    for thread, out in missing:
+        thread.join(5)
+        assert out == [None]
+    assert client.walks == 2, "one walk, then one shared confirming walk"
+    assert view.find("gone-later") is None, "missed by both walks: no third walk"
+    assert view.find("k1").name == "one"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_key_missed_by_one_walk_is_found_by_the_confirming_walk() -> None:
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "one"), key("k2", "new")]])
+    client.release.set()
+    view = directory(client)
+    assert view.find("k2").name == "new"  # type: ignore[union-attr]
+    assert client.walks == 2
+
+
+def test_a_key_known_only_by_id_needs_a_walk_begun_after_it_was_asked_for() -> None:
+    clock = SlowClock()
+    client = ScriptedClient([[key("k1", "one")], [key("k1", "one")], [key("k2", "made")]])
+    client.release.set()
+    view = KeyDirectory(cast(ConsoleClient, client), max_age=60, clock=clock)
+    assert view.find("x") is None  # walks 1 and 2 both miss it
+    clock.now += 1
+    assert view.find("k2", asked_at=clock.now).name == "made"  # type: ignore[union-attr]
+    assert client.walks == 3
+
+
+def test_a_key_listed_but_unreadable_is_never_taken_for_deleted() -> None:
+    odd = KeyList([key("k1", "one")], {"k2": "created_at: invalid"})
+    client = ScriptedClient([odd, odd])
+    client.release.set()
+    view = directory(client)
+    with pytest.raises(UnexpectedResponseError, match="k2 is listed but unreadable"):
+        view.find("k2")
+    with pytest.raises(UnexpectedResponseError, match="k2 is listed but unreadable"):
+        view.find("k2")

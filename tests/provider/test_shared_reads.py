@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
 
+from pulumi_edgee.emulator.keys import format_timestamp
 from pulumi_edgee.testing import EmulatorHandle, configured_server, run_emulator
 from pulumi_edgee.testing.secrets import LeakDetector
 
@@ -82,3 +84,63 @@ def test_a_key_missing_from_the_view_is_confirmed_before_it_is_dropped(
     read = engine.server.read(made_elsewhere["id"], urn("elsewhere"), bare, {})
     assert read.id == made_elsewhere["id"], "absent from the view is not proof of deletion"
     assert read.outputs["name"] == "made elsewhere"
+
+
+def refresh(
+    emulator: EmulatorHandle, reads: list[tuple[str, Any]], env: dict[str, str]
+) -> list[Any]:
+    """Read every key from a fresh provider process, as `pulumi refresh` does."""
+    with configured_server(
+        emulator.url, token=TOKEN, organization=ORGANIZATION, project="quickstart", env=env
+    ) as refresher:
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(lambda r: refresher.read(r[0], urn("k"), r[1], {}), reads))
+
+
+def fill(emulator: EmulatorHandle, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """`count` keys made straight in the emulator's store, with the outputs a state holds."""
+    made = [
+        emulator.backend.create_key(ORGANIZATION, {"name": f"filled {i}"}) for i in range(count)
+    ]
+    return [
+        (
+            k.id,
+            {
+                "name": k.name,
+                "createdAt": format_timestamp(k.created_at),
+                "key": k.secret,
+                "__provider": PROVIDER,
+            },
+        )
+        for k in made
+    ]
+
+
+def test_a_walk_longer_than_the_reuse_window_still_serves_every_waiting_read() -> None:
+    # 150 keys are two pages; each page takes 2 s, so the walk (4 s) outlasts the 3 s
+    # window: the reads that waited for it use it, and the rest are served well inside
+    # the window that starts at its end.
+    with run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator:
+        reads = fill(emulator, 150)
+        emulator.add_fault("latency", method="GET", path=".*/api_keys", delay_ms=2000, count=None)
+        results = refresh(emulator, reads, {"EDGEE_READ_REUSE_SECONDS": "3"})
+        assert [r.id for r in results] == [key_id for key_id, _ in reads]
+        assert list_walks(emulator) == 2, "one walk of two pages"
+        assert len(emulator.requests()) == 2
+
+
+def test_keys_deleted_out_of_band_are_confirmed_by_one_shared_walk() -> None:
+    with run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator:
+        reads = fill(emulator, 40)
+        gone = {key_id for key_id, _ in reads[::8]}
+        for key_id in gone:
+            emulator.backend.delete_key(ORGANIZATION, key_id)
+        results = refresh(emulator, reads, {"EDGEE_READ_REUSE_SECONDS": "60"})
+        assert {key_id for (key_id, _), r in zip(reads, results, strict=True) if r.id == ""} == gone
+        assert all(
+            r.id == key_id
+            for (key_id, _), r in zip(reads, results, strict=True)
+            if key_id not in gone
+        )
+        assert list_walks(emulator) == 2, "the first walk, and one confirming walk for all"
+        assert len(emulator.requests()) == 2

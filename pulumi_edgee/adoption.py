@@ -1,0 +1,211 @@
+"""Taking an existing key under management: `ApiKey(..., adopt_id="key_...")`.
+
+Instead of creating a key, the resource's create reads the key, recovers its secret
+through the reveal endpoint and applies the declared settings that can change in place.
+Settings that cannot (`type`, `coding_assistant`, `expires_in_days` against the key's
+real expiry) stop the preview (`check`) or the step, saying what differs and the two
+ways out. Nothing is ever created or deleted on the way: a refused adoption leaves the
+key as it was.
+
+`adopt_id` matters only when the resource is created. Once the key is the resource's,
+changing or removing it is not a change; and when the resource is replaced later (a
+replacement property changed, or a rotation), the new key is created, not adopted again:
+`diff` records the replacement here so that the `check` and `create` that follow know.
+
+Bookkeeping is per process, which the engine starts once per command: the keys held by
+resources this command has diffed or adopted (so one key is never adopted twice), the
+adopt ids of resources being replaced, and the keys adopted here (so that a resource
+that gives its key up in the same command, renamed in the program, does not delete it
+from under its new owner).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .console import ApiKeyObject, ApiKeyUpdate, ConsoleError, NotFoundError
+from .session import Session
+from .spec import ApiKeySpec
+
+
+class AdoptionError(Exception):
+    """An adoption refused or failed; the message says why and what to do, no secret."""
+
+
+_held: set[str] = set()  # keys of resources diffed or adopted in this command
+_replacing: set[str] = set()  # adopt ids of resources being replaced
+_adopted: set[str] = set()  # keys adopted in this command
+_lock = threading.Lock()
+
+
+def note_diff(key_id: str, news: Mapping[str, Any], replaced: bool) -> None:
+    """A resource of the stack holds `key_id`; when it is being replaced, its
+    `adopt_id` (if any) must not be adopted again by the create that follows."""
+    adopt_id = news.get("adoptId")
+    with _lock:
+        _held.add(key_id)
+        if replaced and isinstance(adopt_id, str):
+            _replacing.add(adopt_id)
+
+
+def _wanted(adopt_id: str | None) -> bool:
+    """Whether a create with this `adopt_id` adopts (rather than creates a new key)."""
+    with _lock:
+        return adopt_id is not None and adopt_id not in _replacing
+
+
+def adopted_here(key_id: str) -> bool:
+    """Whether another resource adopted the key in this command: a delete of it by the
+    resource that held it before (renamed in the program) must leave it to its new
+    owner. A key being replaced is deleted as usual."""
+    with _lock:
+        return key_id in _adopted and key_id not in _replacing
+
+
+def _hold(key_id: str) -> bool:
+    """Take the key for the adopting resource; False when another resource holds it."""
+    with _lock:
+        if key_id in _held:
+            return False
+        _held.add(key_id)
+        return True
+
+
+def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
+    """Preview-time refusals for a new resource with `adopt_id` (its inputs all known):
+    the key is missing, or differs in a setting that cannot change in place. A Console
+    API that cannot be reached decides nothing here; `create` checks again."""
+    if not _wanted(spec.adopt_id):
+        return []
+    assert spec.adopt_id is not None
+    try:
+        live = session.directory.get(spec.adopt_id)
+    except ConsoleError:
+        return []
+    if live is None:
+        return [("adoptId", _missing(session, spec.adopt_id))]
+    problems = differences(spec, live)
+    return [("adoptId", _refusal(spec.adopt_id, problems))] if problems else []
+
+
+def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
+    """The adopted key with its secret and the declared settings applied, or None when
+    this create does not adopt. Raises `AdoptionError` when the key is missing, held by
+    another resource, or differs in what cannot change (nothing changed then), or when
+    applying the settings failed (the next `up` tries again)."""
+    if not _wanted(spec.adopt_id):
+        return None
+    key_id = spec.adopt_id
+    assert key_id is not None
+    if not _hold(key_id):
+        raise AdoptionError(
+            f"API key {key_id} cannot be adopted: another resource of this stack already "
+            "manages it; remove `adopt_id` from one of them"
+        )
+    try:
+        live = _take(session, spec, key_id)
+    except AdoptionError:
+        with _lock:
+            _held.discard(key_id)  # not taken: free for a later attempt
+        raise
+    with _lock:
+        _adopted.add(key_id)
+    session.directory.put(live)
+    return live
+
+
+def _take(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
+    """The key with its secret, once it is known to match and the settings are applied."""
+    try:
+        live = session.client.reveal_api_key(key_id)
+    except NotFoundError:
+        raise AdoptionError(_missing(session, key_id)) from None
+    except ConsoleError as error:
+        raise AdoptionError(f"adopting API key {key_id} failed: {error}") from None
+    if live.key is None:
+        raise AdoptionError(f"adopting API key {key_id} failed: reveal returned no secret")
+    problems = differences(spec, live)
+    if problems:
+        raise AdoptionError(_refusal(key_id, problems))
+    changes = in_place_changes(spec, live)
+    if not changes:
+        return live
+    try:
+        updated = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+    except ConsoleError as error:
+        raise AdoptionError(
+            f"adopting API key {key_id} failed while applying the declared "
+            f"{', '.join(sorted(changes))} ({error}); the key is not managed yet, run "
+            "`pulumi up` again"
+        ) from None
+    return updated.model_copy(update={"key": live.key})
+
+
+def expiry_days(key: ApiKeyObject) -> int | None:
+    """The key's lifetime in whole days (as `expires_in_days` would have made it)."""
+    if key.expires_at is None:
+        return None
+    return round((key.expires_at - key.created_at).total_seconds() / 86400)
+
+
+def differences(spec: ApiKeySpec, live: ApiKeyObject) -> list[str]:
+    """The declared settings that differ from the key and cannot change in place."""
+    problems = []
+    if spec.type != live.type:
+        problems.append(f"`type` is declared {spec.type!r}, the key's is {live.type!r}")
+    if spec.coding_assistant != live.coding_assistant:
+        problems.append(
+            f"`coding_assistant` is declared {spec.coding_assistant!r}, the key's is "
+            f"{live.coding_assistant!r}"
+        )
+    days = expiry_days(live)
+    if spec.expires_in_days != days:
+        real = (
+            "the key does not expire"
+            if live.expires_at is None
+            else f"the key expires {days} days after creation, at {_iso(live.expires_at)}"
+        )
+        problems.append(f"`expires_in_days` is declared {spec.expires_in_days!r}, {real}")
+    return problems
+
+
+def in_place_changes(spec: ApiKeySpec, live: ApiKeyObject) -> dict[str, Any]:
+    """The declared settings to apply to the key (email always, when declared: the
+    Console API does not return it, so it cannot be compared)."""
+    changes: dict[str, Any] = {}
+    if spec.name != live.name:
+        changes["name"] = spec.name
+    if frozenset(spec.models) != frozenset(live.models):
+        changes["models"] = list(spec.models)
+    if spec.max_usage != live.max_usage:
+        changes["max_usage"] = spec.max_usage
+    if spec.active != live.active:
+        changes["active"] = spec.active
+    if spec.email is not None:
+        changes["email"] = spec.email
+    return changes
+
+
+def _missing(session: Session, key_id: str) -> str:
+    organization = session.settings.organization_id
+    return (
+        f"API key {key_id} cannot be adopted: organization {organization} has no key with "
+        "that id (a key of another organization cannot be adopted with this "
+        "organizationId); `python -m pulumi_edgee.adopt` lists the organization's keys. "
+        "Nothing was created."
+    )
+
+
+def _refusal(key_id: str, problems: list[str]) -> str:
+    return (
+        f"API key {key_id} cannot be adopted as declared: {'; '.join(problems)}. These "
+        "cannot change on an existing key: declare the key as it is, or remove `adopt_id` "
+        "to create a new key instead. Nothing was changed."
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
