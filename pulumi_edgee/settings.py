@@ -88,9 +88,11 @@ def _url_problem(url: str) -> str | None:
     if parts.path.strip("/") or parts.query or parts.fragment:
         # Request paths (`/v1/organizations/...`) are added to the base URL: a base with a
         # path would reach the wrong route and read as "organization not found".
-        base = f"{parts.scheme}://{parts.netloc}"
+        # Never echo the query, fragment or userinfo: they may carry a credential.
+        base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        shown = base + parts.path
         return (
-            f"the Console API URL {url!r} is not a base URL (it has a path, query or "
-            f"fragment); give only {base!r}: {CONSOLE_URL.how_to_set()}"
+            f"the Console API URL {shown!r} (query and fragment not shown) is not a base URL "
+            f"(it has a path, query or fragment); give only {base!r}: {CONSOLE_URL.how_to_set()}"
         )
     return None

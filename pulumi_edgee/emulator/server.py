@@ -23,6 +23,7 @@ from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from .app import ConsoleApp
 from .wire import DropConnection, HttpRequest, HttpResponse, error_response, reason_phrase
@@ -48,6 +49,40 @@ def loopback_address(host: str) -> str:
     if address is None or not address.is_loopback:
         raise ValueError(f"refusing to bind {host!r}: the emulator binds loopback addresses only")
     return str(address)
+
+
+def _loopback_name(name: str) -> bool:
+    """Whether `name` (a Host's host part, brackets removed) is localhost or a loopback address."""
+    name = name.lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_refusal(host: str | None, port: int) -> HttpResponse | None:
+    """The 421 for a request whose Host is not this server's (a DNS-rebinding page).
+
+    A page of `evil.example` whose name is re-pointed at 127.0.0.1 reaches the port
+    with `Host: evil.example`, and a browser then calls it same-origin; checking the
+    Host is what tells it apart. Only loopback names and addresses (the server binds
+    nothing else), on this port or with none, are this server's.
+    """
+    try:
+        parts = urlsplit("//" + (host or "").strip())
+        ok = parts.hostname is not None and _loopback_name(parts.hostname)
+        ok = ok and parts.port in (None, port)
+    except ValueError:  # a malformed port or address
+        ok = False
+    if ok:
+        return None
+    return error_response(
+        421,
+        f"The emulator answers only requests addressed to it: Host must be localhost or a "
+        f"loopback address, on port {port} or none (got {(host or '')[:100]!r}).",
+    )
 
 
 class _BodyError(Exception):
@@ -87,6 +122,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
         except _BodyError as exc:
             self._write(error_response(exc.status, str(exc)), close=True)
+            return
+        refusal = host_refusal(self.headers.get("Host"), int(server.server_address[1]))
+        if refusal is not None:
+            self._write(refusal)
             return
         request = HttpRequest.from_target(self.command, self.path, self.headers.items(), body)
         try:

@@ -120,7 +120,9 @@ def test_slow_drip_starts_with_one_byte_and_stops_when_the_client_goes() -> None
     # One worker: the next connection is served only once the dripping one has ended.
     with EmulatorServer(app, max_workers=1) as server:
         with socket.create_connection((server.host, server.port), timeout=10) as connection:
-            connection.sendall(b"GET /v1/organizations/org_1/api_keys HTTP/1.1\r\nHost: x\r\n\r\n")
+            connection.sendall(
+                b"GET /v1/organizations/org_1/api_keys HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            )
             assert connection.recv(1024) == b"H"
         # The whole answer would take 20 s or more at 100 ms a byte.
         started = time.monotonic()

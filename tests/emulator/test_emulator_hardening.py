@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from pulumi_edgee.emulator import ConsoleApp, EmulatorBackend, EmulatorServer, StateFileError
+from pulumi_edgee.emulator.transport import EmulatorTransport
 from pulumi_edgee.testing import EmulatorHandle, run_emulator, spawn_emulator
 
 TOKEN = "tok_hard_secret_0123456789"
@@ -55,6 +56,38 @@ def test_a_web_page_cannot_reset_or_read_the_emulator(
     same = {**JSON, "Origin": emu.url, "Sec-Fetch-Site": "same-origin"}
     assert httpx.post(reset, headers=same).status_code == 200
     assert emu.keys() == []
+
+
+def test_a_rebound_name_cannot_reset_read_or_use_the_emulator(
+    emu: EmulatorHandle, api: httpx.Client
+) -> None:
+    """DNS rebinding: a page whose name now resolves to loopback is same-origin to itself."""
+    secret = api.post("/api_keys", json={"name": "kept"}).json()["key"]
+    port = emu.url.rsplit(":", 1)[1]
+    rebound = f"evil.example:{port}"
+    page = {**JSON, "Host": rebound, "Origin": f"http://{rebound}"}
+    refused = httpx.post(emu.url + "/_emulator/reset", headers=page)
+    assert refused.status_code == 421
+    assert "Host must be localhost or a loopback address" in refused.json()["message"]
+    keys = httpx.get(emu.url + "/_emulator/keys", headers=page)
+    assert keys.status_code == 421
+    assert secret not in keys.text
+    assert api.get("/api_keys", headers={"Host": rebound}).status_code == 421
+    for host in ("localhost:1", "127.0.0.1:x", "", "evil.example", "127.0.0.1.evil.example"):
+        assert httpx.get(emu.url + "/_emulator/health", headers={"Host": host}).status_code == 421
+    assert [k["name"] for k in emu.keys()] == ["kept"]
+    # Loopback names and addresses, on this port or none, are the emulator's own.
+    for host in (f"localhost:{port}", "LOCALHOST.", f"127.0.0.1:{port}", "127.8.8.8", "[::1]"):
+        assert httpx.get(emu.url + "/_emulator/health", headers={"Host": host}).status_code == 200
+
+
+def test_the_in_process_transport_is_not_host_checked() -> None:
+    """Its `Host: emulator` comes from a test's httpx client, never from a browser."""
+    app = ConsoleApp(EmulatorBackend(), token=TOKEN, organization_id="org_1")
+    transport = EmulatorTransport(app)
+    with httpx.Client(transport=transport, base_url="http://emulator", headers=AUTH) as client:
+        assert client.get("/v1/organizations/org_1/api_keys").status_code == 200
+        assert client.get("/_emulator/health").status_code == 200
 
 
 def test_admin_routes_of_other_groups_are_guarded_too(
@@ -204,7 +237,7 @@ def _server(max_workers: int = 256) -> EmulatorServer:
     return EmulatorServer(app, max_workers=max_workers)
 
 
-HEALTH = b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n"
+HEALTH = b"GET /_emulator/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def test_a_burst_of_300_connects_is_queued_not_dropped() -> None:

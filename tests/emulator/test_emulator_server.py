@@ -39,13 +39,13 @@ def test_a_dropped_connection_gets_no_byte() -> None:
     with make_server() as server:
         with socket.create_connection((server.host, server.port), timeout=5) as raw:
             raw.sendall(
-                b"POST /_emulator/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 29\r\n"
+                b"POST /_emulator/faults HTTP/1.1\r\nHost: localhost\r\nContent-Length: 29\r\n"
                 b"Content-Type: application/json\r\n\r\n"
             )
             raw.sendall(b'{"kind": "drop_connection"}\r\n')
             assert b"201 Created" in raw.recv(65536)
         with socket.create_connection((server.host, server.port), timeout=5) as raw:
-            raw.sendall(b"GET /v1/organizations/org_1/api_keys HTTP/1.1\r\nHost: x\r\n\r\n")
+            raw.sendall(b"GET /v1/organizations/org_1/api_keys HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert raw.recv(65536) == b""
 
 

@@ -21,6 +21,7 @@ from pulumi_edgee.testing.secrets import LeakDetector
 TOKEN = "tok_credentials_3b8f1d6c2a"
 WRONG_TOKEN = "tok_wrong_9e7a5c3b1d"
 URL_PASSWORD = "hunter2-url-password"
+URL_QUERY_SECRET = "ek_live_url_query_7c1e9a"
 ORGANIZATION = "org_1"
 PROVIDER = provider_payload()
 URN = resource_urn("backend", project="credentials")
@@ -35,7 +36,7 @@ NO_ENV_SETTINGS = {
 @pytest.fixture(scope="module")
 def leaks() -> Iterator[LeakDetector]:
     detector = LeakDetector()
-    detector.add_secrets(TOKEN, WRONG_TOKEN, URL_PASSWORD)
+    detector.add_secrets(TOKEN, WRONG_TOKEN, URL_PASSWORD, URL_QUERY_SECRET)
     yield detector
     detector.record("__provider", PROVIDER)
     detector.assert_clean()
@@ -173,6 +174,14 @@ def test_a_wrong_organization_fails_the_first_call_clearly_and_keeps_the_key(
             {"edgee:consoleUrl": "https://api.edgee.app/v1"},
             ("base URL", "'https://api.edgee.app'", "edgee:consoleUrl", "EDGEE_CONSOLE_URL"),
         ),
+        (
+            {"edgee:consoleUrl": f"https://api.edgee.app/v1?key={URL_QUERY_SECRET}"},
+            ("base URL", "'https://api.edgee.app/v1'", "edgee:consoleUrl"),
+        ),
+        (
+            {"edgee:consoleUrl": f"https://api.edgee.app?key={URL_QUERY_SECRET}#{URL_PASSWORD}"},
+            ("base URL", "'https://api.edgee.app'", "edgee:consoleUrl"),
+        ),
         ({"edgee:apiToken": ""}, ("token", "edgee:apiToken", "EDGEE_CONSOLE_API_TOKEN")),
         (
             {"edgee:organizationId": ""},
@@ -184,6 +193,8 @@ def test_a_wrong_organization_fails_the_first_call_clearly_and_keeps_the_key(
         "not-http",
         "credentials-in-url",
         "url-with-path",
+        "url-with-path-and-query",
+        "url-with-query-and-fragment",
         "no-token",
         "no-organization",
     ],
@@ -210,6 +221,8 @@ def test_unusable_settings_fail_at_preview_naming_the_setting(
     assert prop == ""
     assert "\n" not in line
     assert "Traceback" not in line
+    assert URL_QUERY_SECRET not in line
+    assert URL_PASSWORD not in line
     for name in names:
         assert name in line
     assert "not found" not in line
