@@ -36,18 +36,6 @@ import pulumi.dynamic
 from google.protobuf import empty_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
-
-from pulumi_edgee import lifecycle
-from pulumi_edgee.console import ApiKeyCreate
-from pulumi_edgee.testing import spawn_emulator
-from pulumi_edgee.testing.emulator import EmulatorClient
-from pulumi_edgee.testing.provider_server import (
-    ProviderServer,
-    decode_properties,
-    encode_properties,
-)
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import (
     MODELS,
     ORGANIZATION,
@@ -58,6 +46,16 @@ from scale import (
     create_request,
     process_cpu,
     read_request,
+)
+
+from pulumi_edgee import lifecycle
+from pulumi_edgee.console import ApiKeyCreate
+from pulumi_edgee.testing import configured_server, edgee_config, spawn_emulator
+from pulumi_edgee.testing.emulator import EmulatorClient
+from pulumi_edgee.testing.provider_server import (
+    ProviderServer,
+    decode_properties,
+    encode_properties,
 )
 
 KEYS = 100
@@ -138,13 +136,8 @@ def through_server(
 
 
 def config_struct(console: EmulatorClient) -> Any:
-    return encode_properties(
-        {
-            "edgee:apiToken": rpc.wrap_rpc_secret(TOKEN),
-            "edgee:organizationId": ORGANIZATION,
-            "edgee:consoleUrl": console.url,
-        }
-    )
+    config = edgee_config(console.url, token=TOKEN, organization=ORGANIZATION)
+    return encode_properties({**config, "edgee:apiToken": rpc.wrap_rpc_secret(TOKEN)})
 
 
 def serialize_fresh_loop(outs: dict[str, Any]) -> Any:
@@ -288,15 +281,9 @@ def main() -> int:
             )
 
         # -- the gRPC hop, through a real server -----------------------------------------
-        with ProviderServer(project=PROJECT) as server:
-            server.configure(
-                {
-                    "edgee:apiToken": TOKEN,
-                    "edgee:organizationId": ORGANIZATION,
-                    "edgee:consoleUrl": console.url,
-                },
-                secret_keys=["edgee:apiToken"],
-            )
+        with configured_server(
+            console.url, token=TOKEN, organization=ORGANIZATION, project=PROJECT
+        ) as server:
             stub = server.stub
             stub.Read(request, timeout=60)  # load the provider and take the walk
             stub.Create(create_req, timeout=60)

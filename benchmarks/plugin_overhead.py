@@ -22,18 +22,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from pulumi.dynamic.dynamic import serialize_provider
 
-from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.testing import spawn_emulator
-from pulumi_edgee.testing.plugin import EngineLogServer, PluginProcess
+from pulumi_edgee.testing import configured_server, provider_payload, resource_urn, spawn_emulator
+from pulumi_edgee.testing.plugin import API_KEY_TYPE, EngineLogServer, PluginProcess
 from pulumi_edgee.testing.provider_server import ProviderServer
 
 TOKEN = "tok_plugin_overhead_5e2a9c71"  # noqa: S105 - the emulator's made-up token
 ORGANIZATION = "org_bench"
 INPUTS = {"name": "bench", "models": ["openai/gpt-5.2"], "maxUsage": 10}
 CHANGED = {**INPUTS, "name": "bench v2"}
-NO_ENV = {"EDGEE_CONSOLE_API_TOKEN": "", "EDGEE_ORGANIZATION_ID": "", "EDGEE_CONSOLE_URL": ""}
+# No settings from this shell's environment, and no list view reused between calls.
+ENV = {
+    "EDGEE_CONSOLE_API_TOKEN": "",
+    "EDGEE_ORGANIZATION_ID": "",
+    "EDGEE_CONSOLE_URL": "",
+    "EDGEE_READ_REUSE_SECONDS": "0",
+}
 
 
 def _median_ms(call: Callable[[], object], calls: int) -> float:
@@ -63,22 +67,13 @@ class Door(abc.ABC):
 class Dynamic(Door):
     def __init__(self, url: str) -> None:
         super().__init__("dynamic provider", url)
-        self.extra = {"__provider": serialize_provider(ApiKeyProvider())}
+        self.extra = {"__provider": provider_payload()}
 
     def start(self) -> ProviderServer:
-        server = ProviderServer(env={**NO_ENV, "EDGEE_READ_REUSE_SECONDS": "0"})
-        server.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": self.url,
-            },
-            secret_keys=["edgee:apiToken"],
-        )
-        return server
+        return configured_server(self.url, token=TOKEN, organization=ORGANIZATION, env=ENV)
 
     def urn(self) -> str:
-        return "urn:pulumi:bench::bench::pulumi-python:dynamic/edgee:ApiKey::k"
+        return resource_urn("k")
 
 
 class Plugin(Door):
@@ -87,7 +82,7 @@ class Plugin(Door):
         self.engine = engine
 
     def start(self) -> ProviderServer:
-        plugin = PluginProcess(self.engine.address, env={**NO_ENV, "EDGEE_READ_REUSE_SECONDS": "0"})
+        plugin = PluginProcess(self.engine.address, env=ENV)
         plugin.configure(
             {"apiToken": TOKEN, "organizationId": ORGANIZATION, "consoleUrl": self.url},
             secret_keys=["apiToken"],
@@ -95,7 +90,7 @@ class Plugin(Door):
         return plugin
 
     def urn(self) -> str:
-        return "urn:pulumi:bench::bench::edgee:index:ApiKey::k"
+        return resource_urn("k", type_=API_KEY_TYPE)
 
 
 def measure(door: Door, calls: int) -> dict[str, float]:

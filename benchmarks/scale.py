@@ -40,27 +40,25 @@ from typing import Any, TypeVar
 
 import httpx
 from google.protobuf import empty_pb2
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
 from pulumi_edgee.console import ApiKeyCreate
-from pulumi_edgee.provider import ApiKeyProvider
-from pulumi_edgee.testing import run_emulator, spawn_emulator
-from pulumi_edgee.testing.emulator import EmulatorClient, EmulatorProcess
-from pulumi_edgee.testing.provider_server import (
-    ProviderServer,
-    decode_properties,
-    encode_properties,
-    urn_name,
-    urn_type,
+from pulumi_edgee.testing import (
+    configured_server,
+    provider_payload,
+    resource_urn,
+    run_emulator,
+    spawn_emulator,
 )
+from pulumi_edgee.testing import provider_server as wire
+from pulumi_edgee.testing.emulator import EmulatorClient, EmulatorProcess
+from pulumi_edgee.testing.provider_server import ProviderServer, decode_properties
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "tok_scale_benchmark_8d41c7a2"  # noqa: S105 - the emulator's made-up token
 ORGANIZATION = "org_bench"
 PROJECT = "scale"
-TYPE = "pulumi-python:dynamic/edgee:ApiKey"
-PROVIDER = serialize_provider(ApiKeyProvider())
+PROVIDER = provider_payload()
 ENGINE_CONCURRENCY = 4  # the dynamic provider server's ThreadPoolExecutor(max_workers=4)
 PAGE_SIZE = 100  # ConsoleClient.list_api_keys' page size (the emulator's maximum)
 CALL_TIMEOUT = 120.0
@@ -85,7 +83,7 @@ def log(message: str) -> None:
 
 
 def urn(name: str) -> str:
-    return f"urn:pulumi:bench::{PROJECT}::{TYPE}::{name}"
+    return resource_urn(name, project=PROJECT, stack="bench")
 
 
 def pages_for(n: int) -> int:
@@ -176,20 +174,15 @@ def emulator(kind: str) -> Iterator[EmulatorClient]:
             yield handle
 
 
-@contextmanager
-def provider_server(console: EmulatorClient) -> Iterator[ProviderServer]:
+def provider_server(console: EmulatorClient) -> ProviderServer:
     """A configured provider server, as the engine starts one for each CLI command."""
-    with ProviderServer(project=PROJECT, call_timeout=CALL_TIMEOUT) as server:
-        server.get_plugin_info()
-        server.configure(
-            {
-                "edgee:apiToken": TOKEN,
-                "edgee:organizationId": ORGANIZATION,
-                "edgee:consoleUrl": console.url,
-            },
-            secret_keys=["edgee:apiToken"],
-        )
-        yield server
+    return configured_server(
+        console.url,
+        token=TOKEN,
+        organization=ORGANIZATION,
+        project=PROJECT,
+        call_timeout=CALL_TIMEOUT,
+    )
 
 
 def arm_latency(console: EmulatorClient, latency_ms: int) -> None:
@@ -206,43 +199,23 @@ def news_for(name: str) -> dict[str, Any]:
 
 
 def check_request(name: str) -> provider_pb2.CheckRequest:
-    resource = urn(name)
-    return provider_pb2.CheckRequest(
-        urn=resource,
-        name=urn_name(resource),
-        type=urn_type(resource),
-        olds=encode_properties({}),
-        news=encode_properties(news_for(name)),
-    )
+    return wire.check_request(urn(name), {}, news_for(name))
 
 
 def create_request(name: str, inputs: dict[str, Any]) -> provider_pb2.CreateRequest:
-    resource = urn(name)
-    return provider_pb2.CreateRequest(
-        urn=resource,
-        name=urn_name(resource),
-        type=urn_type(resource),
-        properties=encode_properties(inputs),
-    )
+    return wire.create_request(urn(name), inputs)
 
 
 def read_request(
     name: str, key_id: str, outputs: dict[str, Any], inputs: dict[str, Any]
 ) -> provider_pb2.ReadRequest:
-    resource = urn(name)
-    return provider_pb2.ReadRequest(
-        id=key_id,
-        urn=resource,
-        name=urn_name(resource),
-        type=urn_type(resource),
-        properties=encode_properties(outputs),
-        inputs=encode_properties(inputs),
-    )
+    return wire.read_request(key_id, urn(name), outputs, inputs)
 
 
 @dataclass
-class Stack:
-    """What the engine's state holds for the stack's keys after `pulumi up`."""
+class CreatedKeys:
+    """What the engine's state holds for the benchmark's keys after `pulumi up`, column
+    by column (the requests are built from it before the clock starts)."""
 
     names: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
@@ -323,7 +296,7 @@ def run_size(
 ) -> SizeResult:
     console.reset()
     arm_latency(console, latency_ms)
-    stack = Stack(names=[f"{label}-{n}-{i:04d}" for i in range(n)])
+    stack = CreatedKeys(names=[f"{label}-{n}-{i:04d}" for i in range(n)])
 
     log(f"N={n}: check + create")
     stack.inputs, check_wall = check_all(up, stack.names)
@@ -789,7 +762,7 @@ def report(args: argparse.Namespace, results: Results) -> tuple[str, list[str]]:
             f"{len(PROVIDER)} bytes",
             f"<= {PROVIDER_BYTES_TARGET}",
             verdict(size_ok),
-            "base64 of the dill pickle (by reference)",
+            "base64 of the pickle (class by reference)",
         ],
     ]
     for result in results.imports:

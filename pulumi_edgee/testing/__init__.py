@@ -29,9 +29,9 @@ from .program import (
     UNKNOWN_VALUE,
     OutputValue,
     ProgramRunner,
+    ProgramStep,
     RunResult,
     StackState,
-    Step,
 )
 from .provider_server import ProviderCallError, ProviderServer
 from .secrets import LeakDetector
@@ -48,13 +48,13 @@ __all__ = [
     "ModelStack",
     "OutputValue",
     "ProgramRunner",
+    "ProgramStep",
     "Props",
     "ProviderCallError",
     "ProviderServer",
     "ResourceState",
     "RunResult",
     "StackState",
-    "Step",
     "configured_server",
     "edgee_config",
     "provider_payload",

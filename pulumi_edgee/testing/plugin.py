@@ -30,6 +30,7 @@ from .provider_server import (
     ProviderServer,
     ReadResponse,
     UpdateResponse,
+    _change,
     _target,
     decode_properties,
     encode_properties,
@@ -43,8 +44,8 @@ __all__ = [
     "PluginEngine",
     "PluginEngineError",
     "PluginProcess",
+    "PluginStep",
     "Resource",
-    "Step",
     "plugin_command",
 ]
 
@@ -242,23 +243,6 @@ class PluginProcess(ProviderServer):
         )
 
 
-def _change(
-    id: str,
-    urn: str,
-    olds: Mapping[str, Any],
-    news: Mapping[str, Any],
-    old_inputs: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The fields of a Diff or Update request: old outputs, new inputs, old inputs."""
-    return {
-        "id": id,
-        **_target(urn),
-        "olds": encode_properties(olds),
-        "news": encode_properties(news),
-        "old_inputs": encode_properties(old_inputs),
-    }
-
-
 def _diff_response(response: provider_pb2.DiffResponse) -> PluginDiffResponse:
     return PluginDiffResponse(
         changes=_CHANGES[response.changes],
@@ -283,7 +267,7 @@ class Resource:
 
 
 @dataclass
-class Step:
+class PluginStep:
     """What a command did (or, in a preview, would do) to one resource."""
 
     name: str
@@ -343,7 +327,7 @@ class PluginEngine:
         self.stderr.append(plugin.stderr_text() + plugin.stdout_text())
         self.logs.extend(engine.records)
 
-    def _command(self, run: Callable[[PluginProcess], list[Step]]) -> list[Step]:
+    def _command(self, run: Callable[[PluginProcess], list[PluginStep]]) -> list[PluginStep]:
         with EngineLogServer() as engine:
             plugin = self._start(engine)
             try:
@@ -366,9 +350,11 @@ class PluginEngine:
         inputs: dict[str, Any] = checked.inputs
         return inputs
 
-    def _deploy(self, program: Mapping[str, Mapping[str, Any]], *, preview: bool) -> list[Step]:
-        def run(plugin: PluginProcess) -> list[Step]:
-            steps: list[Step] = []
+    def _deploy(
+        self, program: Mapping[str, Mapping[str, Any]], *, preview: bool
+    ) -> list[PluginStep]:
+        def run(plugin: PluginProcess) -> list[PluginStep]:
+            steps: list[PluginStep] = []
             deletes: list[tuple[str, Resource]] = []
             for name, news in program.items():
                 old = self.state.get(name)
@@ -376,18 +362,22 @@ class PluginEngine:
                 if old is None:
                     inputs = self._check(plugin, name, {}, news)
                     created = self._answer("Create", plugin.create(urn, inputs, preview=preview))
-                    steps.append(Step(name, "create", None, created.outputs, created.secret_keys))
+                    steps.append(
+                        PluginStep(name, "create", None, created.outputs, created.secret_keys)
+                    )
                     if not preview:
                         self.state[name] = Resource(created.id, inputs, created.outputs)
                     continue
                 inputs = self._check(plugin, name, old.inputs, news)
                 diff = plugin.diff(old.id, urn, old.outputs, inputs, old.inputs)
                 if diff.changes == "none":
-                    steps.append(Step(name, "same", diff))
+                    steps.append(PluginStep(name, "same", diff))
                 elif diff.replaces:
                     inputs = self._check(plugin, name, {}, news)
                     created = self._answer("Create", plugin.create(urn, inputs, preview=preview))
-                    steps.append(Step(name, "replace", diff, created.outputs, created.secret_keys))
+                    steps.append(
+                        PluginStep(name, "replace", diff, created.outputs, created.secret_keys)
+                    )
                     if not preview:
                         deletes.append((name, old))
                         self.state[name] = Resource(created.id, inputs, created.outputs)
@@ -398,11 +388,13 @@ class PluginEngine:
                             old.id, urn, old.outputs, inputs, old.inputs, preview=preview
                         ),
                     )
-                    steps.append(Step(name, "update", diff, updated.outputs, updated.secret_keys))
+                    steps.append(
+                        PluginStep(name, "update", diff, updated.outputs, updated.secret_keys)
+                    )
                     if not preview:
                         self.state[name] = Resource(old.id, inputs, updated.outputs)
             for name in [n for n in self.state if n not in program]:
-                steps.append(Step(name, "delete"))
+                steps.append(PluginStep(name, "delete"))
                 if not preview:
                     deletes.append((name, self.state.pop(name)))
             for name, old in deletes:
@@ -413,38 +405,40 @@ class PluginEngine:
 
     # -- the CLI commands -------------------------------------------------------------
 
-    def preview(self, program: Mapping[str, Mapping[str, Any]]) -> list[Step]:
+    def preview(self, program: Mapping[str, Mapping[str, Any]]) -> list[PluginStep]:
         """`pulumi preview` of a program declaring these resources (name -> inputs)."""
         return self._deploy(program, preview=True)
 
-    def up(self, program: Mapping[str, Mapping[str, Any]]) -> list[Step]:
+    def up(self, program: Mapping[str, Mapping[str, Any]]) -> list[PluginStep]:
         """`pulumi up`: creates, updates, replacements (create first), then deletes."""
         return self._deploy(program, preview=False)
 
-    def refresh(self) -> list[Step]:
+    def refresh(self) -> list[PluginStep]:
         """`pulumi refresh`: Read with old outputs and inputs; an empty id drops it."""
 
-        def run(plugin: PluginProcess) -> list[Step]:
-            steps: list[Step] = []
+        def run(plugin: PluginProcess) -> list[PluginStep]:
+            steps: list[PluginStep] = []
             for name, old in list(self.state.items()):
                 read = self._answer(
                     "Read", plugin.read(old.id, self.urn(name), old.outputs, old.inputs)
                 )
                 if not read.id:
                     del self.state[name]
-                    steps.append(Step(name, "delete"))
+                    steps.append(PluginStep(name, "delete"))
                     continue
                 self.state[name] = Resource(read.id, read.inputs or old.inputs, read.outputs)
-                steps.append(Step(name, "refresh", None, read.outputs, read.secret_keys))
+                steps.append(PluginStep(name, "refresh", None, read.outputs, read.secret_keys))
             return steps
 
         return self._command(run)
 
-    def import_(self, name: str, key_id: str, program_inputs: Mapping[str, Any]) -> list[Step]:
+    def import_(
+        self, name: str, key_id: str, program_inputs: Mapping[str, Any]
+    ) -> list[PluginStep]:
         """The `import` resource option: Read(id) alone, then Check with the program's
         inputs and Diff, which must find no change."""
 
-        def run(plugin: PluginProcess) -> list[Step]:
+        def run(plugin: PluginProcess) -> list[PluginStep]:
             urn = self.urn(name)
             read: ReadResponse = self._answer("Read", plugin.read(key_id, urn, {}, {}))
             if not read.id or read.inputs is None:
@@ -457,19 +451,19 @@ class PluginEngine:
                     f"{sorted(diff.detailed_diff)}"
                 )
             self.state[name] = Resource(read.id, inputs, read.outputs)
-            return [Step(name, "import", diff, read.outputs, read.secret_keys)]
+            return [PluginStep(name, "import", diff, read.outputs, read.secret_keys)]
 
         return self._command(run)
 
-    def destroy(self) -> list[Step]:
+    def destroy(self) -> list[PluginStep]:
         """`pulumi destroy`: Delete every resource, newest first."""
 
-        def run(plugin: PluginProcess) -> list[Step]:
-            steps: list[Step] = []
+        def run(plugin: PluginProcess) -> list[PluginStep]:
+            steps: list[PluginStep] = []
             for name, old in reversed(list(self.state.items())):
                 plugin.delete(old.id, self.urn(name), old.outputs, old.inputs)
                 del self.state[name]
-                steps.append(Step(name, "delete"))
+                steps.append(PluginStep(name, "delete"))
             return steps
 
         return self._command(run)
@@ -478,7 +472,7 @@ class PluginEngine:
         """A function call of a program (`fn::invoke`), in its own command."""
         result: list[InvokeResponse] = []
 
-        def run(plugin: PluginProcess) -> list[Step]:
+        def run(plugin: PluginProcess) -> list[PluginStep]:
             result.append(self._answer("Invoke", plugin.invoke(token, args)))
             return []
 

@@ -72,10 +72,10 @@ __all__ = [
     "Operation",
     "OutputValue",
     "ProgramRunner",
+    "ProgramStep",
     "ResourceState",
     "RunResult",
     "StackState",
-    "Step",
     "StepOp",
     "Unknown",
 ]
@@ -140,7 +140,7 @@ class OutputValue:
 
 
 @dataclass(frozen=True)
-class Step:
+class ProgramStep:
     """One engine step: the resource, what happened to it, the provider calls it made, and
     for a refresh the outputs it found changed."""
 
@@ -163,7 +163,7 @@ class RunResult:
     provider process printed (empty when the runner reuses one process)."""
 
     operation: Operation
-    steps: list[Step]
+    steps: list[ProgramStep]
     outputs: dict[str, OutputValue]
     calls: list[str]
     error: BaseException | None = None
@@ -174,7 +174,7 @@ class RunResult:
         """Step counts by operation, like Automation API's ``resource_changes``."""
         return dict(Counter(step.op for step in self.steps))
 
-    def steps_for(self, name: str) -> list[Step]:
+    def steps_for(self, name: str) -> list[ProgramStep]:
         """The steps that acted on the resource with this logical name, in order."""
         return [step for step in self.steps if step.name == name]
 
@@ -303,7 +303,7 @@ class EngineMonitor(MockMonitor):
         super().__init__(_NoMocks())
         self.engine = LifeCycle(server, preview=preview)
         self.preview = preview
-        self.steps: list[Step] = []
+        self.steps: list[ProgramStep] = []
         self.stack_outputs: dict[str, OutputValue] = {}
         self.failure: BaseException | None = None
         self._old = list(old)
@@ -326,13 +326,13 @@ class EngineMonitor(MockMonitor):
             self._seen.add(urn)
             return self._live_old.get(urn)
 
-    def _record(self, step: Step) -> None:
+    def _record(self, step: ProgramStep) -> None:
         with self._lock:
             self.steps.append(step)
             if step.error is not None and self.failure is None:
                 self.failure = step.error
 
-    def _complete(self, step: Step, new: ResourceState, old: ResourceState | None) -> None:
+    def _complete(self, step: ProgramStep, new: ResourceState, old: ResourceState | None) -> None:
         with self._lock:
             self.steps.append(step)
             self._new[new.urn] = new
@@ -388,7 +388,7 @@ class EngineMonitor(MockMonitor):
             if not read.id:
                 raise EngineError(f"resource {request.id!r} does not exist")
         except Exception as exn:
-            self._record(Step(urn, "read", tuple(calls), exn))
+            self._record(ProgramStep(urn, "read", tuple(calls), exn))
             raise
         outputs = annotate(read.outputs, read.secret_keys, props)
         aso = frozenset(request.additionalSecretOutputs) & outputs.values.keys()
@@ -406,7 +406,7 @@ class EngineMonitor(MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             external=True,
         )
-        self._complete(Step(urn, "read", tuple(calls)), new, old)
+        self._complete(ProgramStep(urn, "read", tuple(calls)), new, old)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, new.id, new.outputs)
         wrapped = Props(new.outputs, new.secret_outputs).wrapped()
         return resource_pb2.ReadResourceResponse(urn=urn, properties=encode_properties(wrapped))
@@ -446,7 +446,7 @@ class EngineMonitor(MockMonitor):
             op = "same" if old.inputs == goal.props.values else "update"
         outputs = Props(old.outputs, old.secret_outputs) if old is not None else Props({})
         new = goal.state(urn, "", goal.props, outputs)
-        self._complete(Step(urn, op), new, old)
+        self._complete(ProgramStep(urn, op), new, old)
         return new
 
     def _register_custom(self, urn: str, goal: _Goal, old: ResourceState | None) -> ResourceState:
@@ -472,13 +472,13 @@ class EngineMonitor(MockMonitor):
                 decided=decided.append,
             )
         except Exception as exn:
-            self._record(Step(urn, decided[-1], tuple(calls), exn))
+            self._record(ProgramStep(urn, decided[-1], tuple(calls), exn))
             raise
         if old is not None and done.replaced:
             with self._lock:
                 (self._deleted if done.replaced == "deleted" else self._condemned).add(id(old))
         new = goal.state(urn, done.id, done.inputs, done.outputs)
-        self._complete(Step(urn, done.op, tuple(calls)), new, old)
+        self._complete(ProgramStep(urn, done.op, tuple(calls)), new, old)
         return new
 
     def _import(self, urn: str, goal: _Goal, calls: list[str]) -> None:
@@ -508,9 +508,9 @@ class EngineMonitor(MockMonitor):
             try:
                 self.engine.delete(old, calls, replacing=op == "delete-replaced")
             except Exception as exn:
-                self._record(Step(old.urn, op, tuple(calls), exn))
+                self._record(ProgramStep(old.urn, op, tuple(calls), exn))
                 return
-            self._record(Step(old.urn, op, tuple(calls)))
+            self._record(ProgramStep(old.urn, op, tuple(calls)))
             self._deleted.add(id(old))
 
 
@@ -521,11 +521,11 @@ class _Command:
 
     server: ProviderServer
     start: int
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ProgramStep] = field(default_factory=list)
     error: BaseException | None = None
     logs: str = ""
 
-    def fail(self, step: Step) -> None:
+    def fail(self, step: ProgramStep) -> None:
         self.steps.append(step)
         if self.error is None:
             self.error = step.error
@@ -657,14 +657,14 @@ class ProgramRunner:
                 try:
                     new = engine.refresh(res, calls)
                 except Exception as exn:
-                    command.fail(Step(res.urn, "refresh", tuple(calls), exn))
+                    command.fail(ProgramStep(res.urn, "refresh", tuple(calls), exn))
                     refreshed.append(res)
                     continue
                 if new is None:
-                    command.steps.append(Step(res.urn, "refresh-delete", tuple(calls)))
+                    command.steps.append(ProgramStep(res.urn, "refresh-delete", tuple(calls)))
                     continue
                 changed = _changed_outputs(res, new)
-                command.steps.append(Step(res.urn, "refresh", tuple(calls), changed=changed))
+                command.steps.append(ProgramStep(res.urn, "refresh", tuple(calls), changed=changed))
                 refreshed.append(new)
             self._resources = refreshed
         return command.result("refresh", self.outputs())
@@ -680,9 +680,9 @@ class ProgramRunner:
                 try:
                     engine.delete(res, calls)
                 except Exception as exn:
-                    command.fail(Step(res.urn, "delete", tuple(calls), exn))
+                    command.fail(ProgramStep(res.urn, "delete", tuple(calls), exn))
                     break
-                command.steps.append(Step(res.urn, "delete", tuple(calls)))
+                command.steps.append(ProgramStep(res.urn, "delete", tuple(calls)))
                 self._resources.pop()
         return command.result("destroy", self.outputs())
 

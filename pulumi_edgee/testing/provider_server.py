@@ -33,8 +33,11 @@ __all__ = [
     "ProviderServer",
     "ReadResponse",
     "UpdateResponse",
+    "check_request",
+    "create_request",
     "decode_properties",
     "encode_properties",
+    "read_request",
     "urn_name",
     "urn_type",
 ]
@@ -146,6 +149,54 @@ def encode_properties(props: Mapping[str, Any]) -> struct_pb2.Struct:
         return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
     finally:
         loop.close()
+
+
+def _change(
+    id: str,
+    urn: str,
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    old_inputs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The fields of a Diff or Update request: old outputs, new inputs, old inputs."""
+    return {
+        "id": id,
+        **_target(urn),
+        "olds": encode_properties(olds),
+        "news": encode_properties(news),
+        "old_inputs": encode_properties(old_inputs),
+    }
+
+
+def check_request(
+    urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+) -> provider_pb2.CheckRequest:
+    """The engine's Check request (built apart from the call, so that a benchmark can
+    encode it before its clock starts)."""
+    return provider_pb2.CheckRequest(
+        **_target(urn), olds=encode_properties(olds), news=encode_properties(news)
+    )
+
+
+def create_request(
+    urn: str, properties: Mapping[str, Any], preview: bool = False
+) -> provider_pb2.CreateRequest:
+    """The engine's Create request from checked inputs."""
+    return provider_pb2.CreateRequest(
+        **_target(urn), properties=encode_properties(properties), preview=preview
+    )
+
+
+def read_request(
+    id: str, urn: str, properties: Mapping[str, Any], inputs: Mapping[str, Any]
+) -> provider_pb2.ReadRequest:
+    """The engine's Read request of a refresh: old outputs and old inputs."""
+    return provider_pb2.ReadRequest(
+        id=id,
+        **_target(urn),
+        properties=encode_properties(properties),
+        inputs=encode_properties(inputs),
+    )
 
 
 def _unknowns_to_sentinel(value: Any) -> Any:
@@ -341,14 +392,7 @@ class ProviderServer:
 
     def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResponse:
         """Check: ``olds`` are the old inputs (``{}`` for a create or a replacement)."""
-        response = self._call(
-            "Check",
-            provider_pb2.CheckRequest(
-                **_target(urn),
-                olds=encode_properties(olds),
-                news=encode_properties(news),
-            ),
-        )
+        response = self._call("Check", check_request(urn, olds, news))
         inputs, secret_keys = decode_properties(response.inputs)
         failures = [(f.property, f.reason) for f in response.failures]
         return CheckResponse(inputs, failures, secret_keys)
@@ -364,13 +408,7 @@ class ProviderServer:
         """Diff: the engine sends the old OUTPUTS as ``olds`` and the checked inputs as ``news``."""
         response = self._call(
             "Diff",
-            provider_pb2.DiffRequest(
-                id=id,
-                **_target(urn),
-                olds=encode_properties(olds),
-                news=encode_properties(news),
-                old_inputs=encode_properties(old_inputs),
-            ),
+            provider_pb2.DiffRequest(**_change(id, urn, olds, news, old_inputs)),
         )
         return DiffResponse(
             changes=_CHANGES[response.changes],
@@ -382,14 +420,7 @@ class ProviderServer:
         self, urn: str, properties: Mapping[str, Any], preview: bool = False
     ) -> CreateResponse:
         """Create from checked inputs. The Python server ignores ``preview``: it really creates."""
-        response = self._call(
-            "Create",
-            provider_pb2.CreateRequest(
-                **_target(urn),
-                properties=encode_properties(properties),
-                preview=preview,
-            ),
-        )
+        response = self._call("Create", create_request(urn, properties, preview))
         outputs, secret_keys = decode_properties(response.properties)
         return CreateResponse(response.id, outputs, secret_keys)
 
@@ -397,15 +428,7 @@ class ProviderServer:
         self, id: str, urn: str, properties: Mapping[str, Any], inputs: Mapping[str, Any]
     ) -> ReadResponse:
         """Read: on refresh ``properties`` are the old outputs and ``inputs`` the old inputs."""
-        response = self._call(
-            "Read",
-            provider_pb2.ReadRequest(
-                id=id,
-                **_target(urn),
-                properties=encode_properties(properties),
-                inputs=encode_properties(inputs),
-            ),
-        )
+        response = self._call("Read", read_request(id, urn, properties, inputs))
         outputs, secret_keys = decode_properties(response.properties)
         new_inputs = decode_properties(response.inputs)[0] if response.HasField("inputs") else None
         return ReadResponse(response.id, outputs, new_inputs, secret_keys)
@@ -421,13 +444,7 @@ class ProviderServer:
         """Update: ``olds`` are the old outputs, ``news`` the checked inputs."""
         response = self._call(
             "Update",
-            provider_pb2.UpdateRequest(
-                id=id,
-                **_target(urn),
-                olds=encode_properties(olds),
-                news=encode_properties(news),
-                old_inputs=encode_properties(old_inputs),
-            ),
+            provider_pb2.UpdateRequest(**_change(id, urn, olds, news, old_inputs)),
         )
         outputs, secret_keys = decode_properties(response.properties)
         return UpdateResponse(outputs, secret_keys)
