@@ -5,7 +5,7 @@ A plain module: the fixture that serves one per test is in conftest.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ import httpx
 
 from pulumi_edgee.emulator import EmulatorBackend, EmulatorServer
 from pulumi_edgee.emulator.backend import utc_now
+from pulumi_edgee.testing import EmulatorHandle
 
 from .contract import CheckedApp, Contract
 
@@ -97,3 +98,25 @@ def serve_stand_in() -> Iterator[StandIn]:
     ):
         yield StandIn(server.url, app, clock, console, http)
     assert app.violations == [], "answers outside Edgee's OpenAPI description"
+
+
+class CheckedServers:
+    """`run_emulator` for a program that serves its own emulator (the demo): every app
+    it serves checks each Gateway answer against the description; the test reads them."""
+
+    def __init__(self) -> None:
+        self.apps: list[CheckedApp] = []
+
+    @contextmanager
+    def __call__(self, *, token: str, organization_id: str) -> Iterator[EmulatorHandle]:
+        backend = EmulatorBackend()
+        app = CheckedApp(Contract.load(), backend, token=token, organization_id=organization_id)
+        self.apps.append(app)
+        with closing(backend), EmulatorServer(app) as server:
+            handle = EmulatorHandle(
+                url=server.url, token=token, organization_id=organization_id, backend=backend
+            )
+            try:
+                yield handle
+            finally:
+                handle.close()
