@@ -28,21 +28,21 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGIN_MAIN = ROOT / "pulumi_edgee" / "plugin" / "__main__.py"
+# The plugin directory's program is the package's own, taken from the wheel bundled.
+PLUGIN_MAIN = "pulumi_edgee/plugin/__main__.py"
 MANIFEST = "# A Pulumi provider plugin run by the Python language host.\nruntime: python\n"
 # Pulumi names plugin archives with Go's names for the platform.
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-def archive_name(version: str, system: str | None = None, machine: str | None = None) -> str:
-    """`pulumi-resource-edgee-v0.1.0-linux-amd64.tar.gz` for this (or the given) platform."""
-    os_name = (system or platform.system()).lower()
-    arch = (machine or platform.machine()).lower()
-    arch = _ARCH.get(arch, arch)
-    return f"pulumi-resource-edgee-v{version}-{os_name}-{arch}.tar.gz"
+def archive_name(version: str) -> str:
+    """`pulumi-resource-edgee-v0.1.0-linux-amd64.tar.gz` for this platform."""
+    system, machine = platform.system().lower(), platform.machine().lower()
+    return f"pulumi-resource-edgee-v{version}-{system}-{_ARCH.get(machine, machine)}.tar.gz"
 
 
 def wheel_version(wheel: Path) -> str:
@@ -63,9 +63,11 @@ def build_wheel(out: Path) -> Path:
 
 def plugin_files(wheel: Path) -> dict[str, bytes]:
     """The plugin directory's files by name."""
+    with zipfile.ZipFile(wheel) as archive:
+        main = archive.read(PLUGIN_MAIN)
     return {
         "PulumiPlugin.yaml": MANIFEST.encode(),
-        "__main__.py": PLUGIN_MAIN.read_bytes(),
+        "__main__.py": main,
         "requirements.txt": f"./{wheel.name}\n".encode(),
         wheel.name: wheel.read_bytes(),
     }
@@ -82,31 +84,6 @@ def bundle(wheel: Path, out: Path) -> Path:
             info.size, info.mode = len(data), 0o644
             archive.addfile(info, io.BytesIO(data))
     return target
-
-
-def unpack(archive: Path, where: Path) -> Path:
-    """Unpack a plugin tarball as `pulumi plugin install` does: its files at the top."""
-    where.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            if not member.isfile() or Path(member.name).name != member.name:
-                raise SystemExit(f"{archive}: unexpected member {member.name!r}")
-            source = tar.extractfile(member)
-            assert source is not None  # a regular file
-            (where / member.name).write_bytes(source.read())
-    return where
-
-
-def install_as_the_language_host_does(plugin_dir: Path, env: dict[str, str]) -> Path:
-    """Make `venv/` in the plugin directory the way the Python language host does for a
-    plugin (pip toolchain): `python -m venv venv`, then `pip install -r requirements.txt`
-    with the plugin directory as working directory. Returns the venv's python."""
-    venv = plugin_dir / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
-    python = venv / "bin" / "python"
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", "requirements.txt"], check=True, cwd=plugin_dir, env=env)  # noqa: S603
-    return python
 
 
 def main(argv: list[str] | None = None) -> int:

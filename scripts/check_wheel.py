@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -31,7 +32,6 @@ from pathlib import Path
 
 from pulumi_edgee.testing.plugin import EngineLogServer
 from pulumi_edgee.testing.provider_server import ProviderServer
-from scripts import bundle_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pulumi_edgee"
@@ -129,14 +129,46 @@ def run_quickstart(python: Path, work: Path) -> None:
     run([str(python), str(work / QUICKSTART[0])], cwd=work, env=clean_env())
 
 
+def unpack(archive: Path, where: Path) -> Path:
+    """Unpack a plugin tarball as `pulumi plugin install` does: its files at the top."""
+    where.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or Path(member.name).name != member.name:
+                raise SystemExit(f"{archive}: unexpected member {member.name!r}")
+            source = tar.extractfile(member)
+            assert source is not None  # a regular file
+            (where / member.name).write_bytes(source.read())
+    return where
+
+
+def install_as_the_language_host_does(plugin_dir: Path, env: dict[str, str]) -> Path:
+    """Make `venv/` in the plugin directory the way the Python language host does for a
+    plugin (pip toolchain): `python -m venv venv`, then `pip install -r requirements.txt`
+    with the plugin directory as working directory. Returns the venv's python."""
+    venv = plugin_dir / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", "requirements.txt"], check=True, cwd=plugin_dir, env=env)  # noqa: S603
+    return python
+
+
 def check_plugin_bundle(wheel: Path, where: Path) -> None:
-    """The plugin tarball installs without any package-index release of pulumi-edgee and
-    runs as the engine runs it, importing the bundled wheel."""
-    archive = bundle_plugin.bundle(wheel, where)
-    plugin_dir = bundle_plugin.unpack(archive, where / "edgee")
+    """The plugin tarball, built as a user builds it, installs without any package-index
+    release of pulumi-edgee and runs as the engine runs it, importing the bundled wheel."""
+    bundler = [sys.executable, str(ROOT / "scripts" / "bundle_plugin.py")]
+    built = subprocess.run(  # noqa: S603 - this interpreter running our own script
+        [*bundler, "--wheel", str(wheel), "--out", str(where)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    archive = Path(built.stdout.strip())
+    plugin_dir = unpack(archive, where / "edgee")
     print(f"bundled {archive.name}: {sorted(p.name for p in plugin_dir.iterdir())}", flush=True)
-    python = bundle_plugin.install_as_the_language_host_does(plugin_dir, clean_env())
-    version = bundle_plugin.wheel_version(wheel)
+    python = install_as_the_language_host_does(plugin_dir, clean_env())
+    version = wheel.name.split("-")[1]
     # The working directory is the program's, not the plugin's; nothing of the checkout.
     with (
         EngineLogServer() as engine,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import zipfile
 from importlib import import_module
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pulumi_edgee._version import __version__
 from pulumi_edgee.plugin.server import engine_address
 from pulumi_edgee.testing.plugin import EngineLogServer, plugin_command
 from pulumi_edgee.testing.provider_server import ProviderServer
-from scripts import bundle_plugin
+from scripts import bundle_plugin, check_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / "pulumi_edgee/plugin"
@@ -44,22 +45,25 @@ def test_the_package_is_not_a_plugin_directory_whose_requirements_need_an_index(
 def test_the_plugin_tarball_installs_its_own_wheel_and_runs_as_the_language_host_runs_it(
     tmp_path: Path,
 ) -> None:
+    # A stand-in wheel holding only what the bundle takes from it; check_wheel.py (CI)
+    # bundles and installs a real one.
     wheel = tmp_path / f"pulumi_edgee-{__version__}-py3-none-any.whl"
-    wheel.write_bytes(b"a wheel")  # its contents are installed by check_wheel.py
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.write(PLUGIN_DIR / "__main__.py", bundle_plugin.PLUGIN_MAIN)
     archive = bundle_plugin.bundle(wheel, tmp_path / "dist")
     assert re.fullmatch(
         rf"pulumi-resource-edgee-v{re.escape(__version__)}-(linux|darwin|windows)-(amd64|arm64)"
         r"\.tar\.gz",
         archive.name,
     )
-    plugin_dir = bundle_plugin.unpack(archive, tmp_path / "edgee")
+    plugin_dir = check_wheel.unpack(archive, tmp_path / "edgee")
     assert sorted(p.name for p in plugin_dir.iterdir()) == sorted(
         ["PulumiPlugin.yaml", "__main__.py", "requirements.txt", wheel.name]
     )
     assert yaml.safe_load((plugin_dir / "PulumiPlugin.yaml").read_text()) == {"runtime": "python"}
     # pip runs in the plugin directory, so the relative path names the bundled file
     [requirement] = (plugin_dir / "requirements.txt").read_text().splitlines()
-    assert (plugin_dir / requirement).read_bytes() == b"a wheel"
+    assert (plugin_dir / requirement).read_bytes() == wheel.read_bytes()
     # started from another directory (the program's), with this interpreter standing in
     # for the venv's: `__main__.py` finds the package by absolute import
     with (
