@@ -5,7 +5,7 @@ A plain module: the fixture that serves one per test is in conftest.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +14,7 @@ import httpx
 
 from pulumi_edgee.emulator import EmulatorBackend, EmulatorServer
 from pulumi_edgee.emulator.backend import utc_now
-from pulumi_edgee.testing import EmulatorHandle
+from pulumi_edgee.testing import run_emulator
 
 from .contract import CheckedApp, Contract
 
@@ -107,16 +107,10 @@ class CheckedServers:
     def __init__(self) -> None:
         self.apps: list[CheckedApp] = []
 
-    @contextmanager
-    def __call__(self, *, token: str, organization_id: str) -> Iterator[EmulatorHandle]:
-        backend = EmulatorBackend()
-        app = CheckedApp(Contract.load(), backend, token=token, organization_id=organization_id)
+    def __call__(self, *, token: str, organization_id: str) -> AbstractContextManager[Any]:
+        return run_emulator(token=token, organization_id=organization_id, app=self._checked)
+
+    def _checked(self, *args: Any, **kwargs: Any) -> CheckedApp:
+        app = CheckedApp(Contract.load(), *args, **kwargs)
         self.apps.append(app)
-        with closing(backend), EmulatorServer(app) as server:
-            handle = EmulatorHandle(
-                url=server.url, token=token, organization_id=organization_id, backend=backend
-            )
-            try:
-                yield handle
-            finally:
-                handle.close()
+        return app
