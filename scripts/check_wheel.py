@@ -7,7 +7,10 @@ wheel (and the runtime files below by name), installs the wheel into a fresh vir
 environment, checks that each command it declares is installed and imports, and runs
 `scripts/demo.py` (the quickstart against the emulator) with that environment's Python
 from a directory holding only the demo and the example program, so nothing of the
-checkout can be imported.
+checkout can be imported. Last, it bundles the wheel as the provider plugin's tarball
+(`scripts/bundle_plugin.py`), unpacks it, makes its virtualenv as the Python language host
+does (`pip install -r requirements.txt` in the plugin directory), and starts it as the
+engine would (`venv/bin/python <dir> <engine address>`): the port line, then GetPluginInfo.
 
     python scripts/check_wheel.py                # build, check, install, run the quickstart
     python scripts/check_wheel.py --keep DIR     # leave the artefacts and the venv in DIR
@@ -20,11 +23,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from pulumi_edgee.testing.plugin import EngineLogServer
+from pulumi_edgee.testing.provider_server import ProviderServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pulumi_edgee"
@@ -37,9 +44,8 @@ EXTRA = "demo"
 RUNTIME_FILES: tuple[tuple[str, str], ...] = (
     ("pulumi_edgee/py.typed", "type checkers use the package's own hints (PEP 561)"),
     ("pulumi_edgee/_version.py", "the version the User-Agent and the plugin report"),
-    ("pulumi_edgee/plugin/PulumiPlugin.yaml", "makes the plugin directory a Pulumi plugin"),
     ("pulumi_edgee/plugin/schema.json", "the schema the plugin serves (GetSchema)"),
-    ("pulumi_edgee/plugin/requirements.txt", "the plugin directory's virtualenv"),
+    ("pulumi_edgee/plugin/__main__.py", "the plugin directory's program (bundle_plugin.py)"),
 )
 # Copied beside each other into an empty directory: the demo finds the example at
 # `../examples/quickstart` from its own folder.
@@ -123,6 +129,61 @@ def run_quickstart(python: Path, work: Path) -> None:
     run([str(python), str(work / QUICKSTART[0])], cwd=work, env=clean_env())
 
 
+def unpack(archive: Path, where: Path) -> Path:
+    """Unpack a plugin tarball as `pulumi plugin install` does: its files at the top."""
+    where.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or Path(member.name).name != member.name:
+                raise SystemExit(f"{archive}: unexpected member {member.name!r}")
+            source = tar.extractfile(member)
+            assert source is not None  # a regular file
+            (where / member.name).write_bytes(source.read())
+    return where
+
+
+def install_as_the_language_host_does(plugin_dir: Path, env: dict[str, str]) -> Path:
+    """Make `venv/` in the plugin directory the way the Python language host does for a
+    plugin (pip toolchain): `python -m venv venv`, then `pip install -r requirements.txt`
+    with the plugin directory as working directory. Returns the venv's python."""
+    venv = plugin_dir / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", "requirements.txt"], check=True, cwd=plugin_dir, env=env)  # noqa: S603
+    return python
+
+
+def check_plugin_bundle(wheel: Path, where: Path) -> None:
+    """The plugin tarball, built as a user builds it, installs without any package-index
+    release of pulumi-edgee and runs as the engine runs it, importing the bundled wheel."""
+    bundler = [sys.executable, str(ROOT / "scripts" / "bundle_plugin.py")]
+    built = subprocess.run(  # noqa: S603 - this interpreter running our own script
+        [*bundler, "--wheel", str(wheel), "--out", str(where)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    archive = Path(built.stdout.strip())
+    plugin_dir = unpack(archive, where / "edgee")
+    print(f"bundled {archive.name}: {sorted(p.name for p in plugin_dir.iterdir())}", flush=True)
+    python = install_as_the_language_host_does(plugin_dir, clean_env())
+    version = wheel.name.split("-")[1]
+    # The working directory is the program's, not the plugin's; nothing of the checkout.
+    with (
+        EngineLogServer() as engine,
+        ProviderServer(
+            command=[str(python), str(plugin_dir), engine.address],
+            env={"PYTHONPATH": ""},
+            cwd=where,
+        ) as plugin,
+    ):
+        served = plugin.get_plugin_info()
+    if served != version:
+        raise SystemExit(f"the bundled plugin reports version {served!r}, not {version!r}")
+    print(f"the bundled plugin started from its own venv and reports {served}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="build and install here, and keep it")
@@ -144,6 +205,7 @@ def main() -> int:
         python = install(wheel, base / "venv")
         check_entry_points(python)
         run_quickstart(python, base / "quickstart")
+        check_plugin_bundle(wheel, base / "plugin")
     print(f"wheel checked and quickstart run from it in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,13 @@ def steps(demo: Demo) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# What serves the emulator for the demo, called as `run_emulator(token=, organization_id=)`.
+Serve = Callable[..., AbstractContextManager[EmulatorHandle]]
+
+
+def main(argv: Sequence[str] | None = None, serve: Serve = run_emulator) -> int:
+    """Run the demo; `serve` is for tests, which pass one that validates every Gateway
+    answer against Edgee's OpenAPI description."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
         "--program",
@@ -203,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     program = args.program.resolve()
     token = "demo_" + secrets.token_hex(12)
-    with run_emulator(token=token, organization_id=ORGANIZATION) as emulator:
+    with serve(token=token, organization_id=ORGANIZATION) as emulator:
         config = {"edgee:apiToken": token, "edgee:consoleUrl": emulator.url}
         stack = ProgramRunner(program, config=config, secret_config_keys=["edgee:apiToken"])
         demo = Demo(stack, emulator, token)

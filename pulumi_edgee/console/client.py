@@ -27,6 +27,7 @@ from .errors import (
     CommunicationError,
     ConfigurationError,
     DeadlineExceededError,
+    InvalidKeyIdError,
     InvalidRequestError,
     NotFoundError,
     OrganizationNotFoundError,
@@ -386,7 +387,7 @@ class ConsoleClient:
 
     def _key_path(self, key_id: str) -> str:
         if not key_id or key_id in (".", ".."):
-            raise ValueError(f"Invalid API key id {key_id!r}")
+            raise InvalidKeyIdError(key_id)
         return f"{self._keys_path}/{quote(key_id, safe='')}"
 
     def _set_get_one_served(self, served: bool) -> None:

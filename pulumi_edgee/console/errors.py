@@ -8,6 +8,7 @@ Hierarchy:
 
 * ConsoleError
   + ConfigurationError - settings the client refuses (plain-http remote URL, empty token)
+  + InvalidKeyIdError - a key id no Console key can have ('', '.', '..'), before any request
   + CommunicationError - no readable HTTP answer (refused, dropped, timed out)
     - DeadlineExceededError - a request's or a step's total time budget ran out
   + UnexpectedResponseError - a 2xx body that cannot be read, a list walk that does not end
@@ -70,6 +71,18 @@ class ConsoleError(Exception):
 
 class ConfigurationError(ConsoleError):
     """The client was given settings it refuses to use (e.g. a plain-http remote URL)."""
+
+
+class InvalidKeyIdError(ConsoleError, ValueError):
+    """An id that cannot name a key (it would address the key collection or its parent):
+    refused before any request, as the caller's mistake rather than the Console's."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            f"{key_id!r} is not an API key id: ids are the Console's (e.g. key_abc123), "
+            "never empty, '.' or '..'"
+        )
+        self.key_id = key_id
 
 
 class UnexpectedResponseError(ConsoleError):

@@ -1,7 +1,8 @@
 """The `edgee` provider plugin: the ApiKey lifecycle served to every Pulumi language.
 
-`pulumi-resource-edgee` (a console script) and `python <this directory>` (a plugin
-directory with `PulumiPlugin.yaml`) both start `server.main`.
+`pulumi-resource-edgee` (a console script) and the plugin directory that
+`scripts/bundle_plugin.py` builds (`PulumiPlugin.yaml`, this package's `__main__.py` and
+the wheel) both start `server.main`.
 """
 
 from __future__ import annotations

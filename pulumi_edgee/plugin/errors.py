@@ -10,6 +10,7 @@ from ..console import (
     AuthenticationError,
     CommunicationError,
     ConsoleError,
+    InvalidKeyIdError,
     InvalidRequestError,
     NotFoundError,
     OrganizationNotFoundError,
@@ -31,9 +32,13 @@ class PluginError(Exception):
         self.code = code
 
 
-# Most specific first: the first class in an error's chain that matches decides.
+# Most specific first: the first class in this table that matches a link of an error's
+# chain decides. A lifecycle error with no Console error under it is a deliberate refusal
+# (a key in another organization, an adoption that cannot be done): the stack's state or
+# settings must change first.
 _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (SettingsError, grpc.StatusCode.FAILED_PRECONDITION),
+    (InvalidKeyIdError, grpc.StatusCode.INVALID_ARGUMENT),
     (AuthenticationError, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (OrganizationNotFoundError, grpc.StatusCode.NOT_FOUND),
@@ -44,6 +49,7 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (OutcomeUnknownError, grpc.StatusCode.UNAVAILABLE),
     (RetryableApiError, grpc.StatusCode.UNAVAILABLE),
     (CommunicationError, grpc.StatusCode.UNAVAILABLE),
+    (ApiKeyError, grpc.StatusCode.FAILED_PRECONDITION),
 )
 
 

@@ -119,10 +119,16 @@ def _named_setting(message: str) -> str:
 def _access_failure(error: ConsoleError) -> tuple[str, str]:
     """The config property a failed access check is about, and why."""
     if isinstance(error, AuthenticationError):
-        return _TOKEN_NAME, f"{error} Fix the token: {API_TOKEN.how_to_set()}."
+        return _TOKEN_NAME, f"{_sentence(error)} Fix the token: {API_TOKEN.how_to_set()}."
     if isinstance(error, CommunicationError):
-        return _name(CONSOLE_URL), f"{error} Check the URL: {CONSOLE_URL.how_to_set()}."
+        return _name(CONSOLE_URL), f"{_sentence(error)} Check the URL: {CONSOLE_URL.how_to_set()}."
     return _name(ORGANIZATION_ID), str(error)
+
+
+def _sentence(error: Exception) -> str:
+    """The error's text ending as a sentence, so that advice can follow it."""
+    text = str(error).rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _inputs_from(outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -416,7 +422,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             )
             return provider_pb2.InvokeResponse(**{"return": encode(found, _SECRET_OUTPUTS)})
         if request.tok == GET_API_KEYS:
-            failures = _typed_failures(args, {"namePrefix": str, "type": str})
+            failures = _argument_failures(GET_API_KEYS, args)
             if failures:
                 return provider_pb2.InvokeResponse(failures=failures)
             keys = lookups.get_api_keys(
@@ -433,26 +439,54 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         return empty_pb2.Empty()
 
 
-def _typed_failures(
-    args: Mapping[str, Any], types: Mapping[str, type]
-) -> list[provider_pb2.CheckFailure]:
+# The argument types the functions' schema uses, as TypeScript, Go or YAML users read
+# them, with the Python values that have them.
+_SCHEMA_TYPES: dict[str, type] = {"string": str, "boolean": bool}
+
+
+@functools.cache
+def _function_arguments(token: str) -> dict[str, Any]:
+    """The declared arguments of a function, each with its `$ref` enum type resolved."""
+    schema = json.loads(_schema_text())
+    declared: dict[str, Any] = schema["functions"][token]["inputs"]["properties"]
+    types = schema.get("types", {})
+    return {
+        name: types.get(spec.get("$ref", "").removeprefix("#/types/"), spec)
+        for name, spec in declared.items()
+    }
+
+
+def _argument_failures(token: str, args: Mapping[str, Any]) -> list[provider_pb2.CheckFailure]:
+    """Arguments the function does not declare, or whose value its schema does not allow,
+    each named with what is allowed, in the schema's words (string, boolean, ...)."""
+    declared = _function_arguments(token)
     failures = [
-        provider_pb2.CheckFailure(property=name, reason=f"`{name}` is not an argument")
-        for name in args
-        if name not in types
-    ]
-    failures += [
         provider_pb2.CheckFailure(
-            property=name, reason=f"`{name}` must be a {kind.__name__}, not {json.dumps(value)}"
+            property=name,
+            reason=f"`{name}` is not an argument of {token} (it takes {', '.join(declared)})",
         )
-        for name, kind in types.items()
-        if (value := args.get(name)) is not None and not isinstance(value, kind)
+        for name in args
+        if name not in declared
     ]
+    for name, spec in declared.items():
+        value = args.get(name)
+        if value is None:
+            continue
+        allowed = [e["value"] for e in spec.get("enum", ())]
+        kind = spec["type"]
+        if allowed and value not in allowed:
+            listed = ", ".join(f"`{v}`" for v in allowed)
+            reason = f"`{name}` must be one of {listed}, not {json.dumps(value)}"
+        elif not isinstance(value, _SCHEMA_TYPES[kind]):
+            reason = f"`{name}` must be a {kind}, not {json.dumps(value)}"
+        else:
+            continue
+        failures.append(provider_pb2.CheckFailure(property=name, reason=reason))
     return failures
 
 
 def _get_api_key_failures(args: Mapping[str, Any]) -> list[provider_pb2.CheckFailure]:
-    failures = _typed_failures(args, {"id": str, "name": str, "reveal": bool})
+    failures = _argument_failures(GET_API_KEY, args)
     if not failures and (args.get("id") is None) == (args.get("name") is None):
         failures.append(
             provider_pb2.CheckFailure(

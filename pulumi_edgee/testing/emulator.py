@@ -169,11 +169,13 @@ def run_emulator(
     backend: EmulatorBackend | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    app: Callable[..., ConsoleApp] = ConsoleApp,
 ) -> Iterator[EmulatorHandle]:
     """Serve an emulator on a free loopback port in a background thread.
 
     Pass `backend` to serve existing state (e.g. to restart a server over the same keys);
-    otherwise a new one is made from `state_file` and `now`.
+    otherwise a new one is made from `state_file` and `now`. `app` makes the application
+    served (a subclass that checks its answers, in tests).
     """
     owned = backend is None
     if backend is None:
@@ -190,6 +192,7 @@ def run_emulator(
             serve_key_get=serve_key_get,
             host=host,
             port=port,
+            app=app,
         )
 
 
@@ -203,8 +206,9 @@ def _serve(
     serve_key_get: bool,
     host: str,
     port: int,
+    app: Callable[..., ConsoleApp],
 ) -> Iterator[EmulatorHandle]:
-    app = ConsoleApp(
+    served = app(
         backend,
         token=token,
         organization_id=organization_id,
@@ -212,7 +216,7 @@ def _serve(
         serve_key_get=serve_key_get,
         extra_organization_ids=extra_organization_ids,
     )
-    with EmulatorServer(app, host=host, port=port) as server:
+    with EmulatorServer(served, host=host, port=port) as server:
         handle = EmulatorHandle(
             url=server.url, token=token, organization_id=organization_id, backend=backend
         )

@@ -20,6 +20,8 @@ from pulumi_edgee.console import (
     CommunicationError,
     ConfigurationError,
     ConsoleClient,
+    ConsoleError,
+    InvalidKeyIdError,
     InvalidRequestError,
     NotFoundError,
     OutcomeUnknownError,
@@ -159,8 +161,10 @@ def test_key_ids_are_quoted_and_dot_segments_refused() -> None:
     with client(rec) as c:
         c.delete_api_key("a/b?c")
         for bad in ("", ".", ".."):
-            with pytest.raises(ValueError, match="Invalid API key id"):
+            # the caller's mistake, reported as a Console client error before any request
+            with pytest.raises(InvalidKeyIdError, match="is not an API key id") as refused:
                 c.delete_api_key(bad)
+            assert isinstance(refused.value, ConsoleError)
     assert rec.requests[0].url.raw_path == f"{KEYS}/a%2Fb%3Fc".encode()
 
 

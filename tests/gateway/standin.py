@@ -5,7 +5,7 @@ A plain module: the fixture that serves one per test is in conftest.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ import httpx
 
 from pulumi_edgee.emulator import EmulatorBackend, EmulatorServer
 from pulumi_edgee.emulator.backend import utc_now
+from pulumi_edgee.testing import run_emulator
 
 from .contract import CheckedApp, Contract
 
@@ -97,3 +98,19 @@ def serve_stand_in() -> Iterator[StandIn]:
     ):
         yield StandIn(server.url, app, clock, console, http)
     assert app.violations == [], "answers outside Edgee's OpenAPI description"
+
+
+class CheckedServers:
+    """`run_emulator` for a program that serves its own emulator (the demo): every app
+    it serves checks each Gateway answer against the description; the test reads them."""
+
+    def __init__(self) -> None:
+        self.apps: list[CheckedApp] = []
+
+    def __call__(self, *, token: str, organization_id: str) -> AbstractContextManager[Any]:
+        return run_emulator(token=token, organization_id=organization_id, app=self._checked)
+
+    def _checked(self, *args: Any, **kwargs: Any) -> CheckedApp:
+        app = CheckedApp(Contract.load(), *args, **kwargs)
+        self.apps.append(app)
+        return app

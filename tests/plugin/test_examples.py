@@ -55,8 +55,13 @@ def test_yaml_example_matches_the_schema() -> None:
     program = yaml.safe_load((ROOT / "examples/yaml/Pulumi.yaml").read_text(encoding="utf-8"))
     assert program["runtime"] == "yaml"
     assert [p["name"] for p in program["plugins"]["providers"]] == [PACKAGE]
+    # The plugin directory is the unpacked tarball the file's own instructions make there.
     plugin_dir = (ROOT / "examples/yaml" / program["plugins"]["providers"][0]["path"]).resolve()
-    assert (plugin_dir / "PulumiPlugin.yaml").is_file()
+    text = (ROOT / "examples/yaml/Pulumi.yaml").read_text(encoding="utf-8")
+    unpacked = plugin_dir.relative_to(ROOT).as_posix()
+    assert "python scripts/bundle_plugin.py --out dist" in text
+    assert f"-v{SCHEMA['version']}-*.tar.gz -C {unpacked}\n" in text
+    assert f"(cd {unpacked} && python -m venv venv && " in text
 
     outputs: dict[str, set[str]] = {}
     for name, resource in program["resources"].items():

@@ -9,6 +9,7 @@ import pytest
 
 from pulumi_edgee.console import (
     AuthenticationError,
+    InvalidKeyIdError,
     NotFoundError,
     OrganizationNotFoundError,
     ServerError,
@@ -56,7 +57,19 @@ def test_settings_and_lookup_errors() -> None:
     assert status_of(SettingsError("token not set"))[0] == grpc.StatusCode.FAILED_PRECONDITION
     assert status_of(NoMatchError("no API key is named 'x'"))[0] == grpc.StatusCode.NOT_FOUND
     assert status_of(SeveralMatchesError("2 keys"))[0] == grpc.StatusCode.FAILED_PRECONDITION
-    assert status_of(ApiKeyError("several keys match"))[0] == grpc.StatusCode.UNKNOWN
+    # a lifecycle refusal with no Console error under it: the state or settings must change
+    refused = ApiKeyError("reading API key k refused: the stack's state says it belongs to ...")
+    assert status_of(refused)[0] == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_an_id_no_key_can_have_is_the_callers_mistake_whatever_wraps_it() -> None:
+    wrapped = raised_by_lifecycle(InvalidKeyIdError(".."))
+    code, message = status_of(wrapped)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message == (
+        "reading API key k failed: '..' is not an API key id: ids are the Console's "
+        "(e.g. key_abc123), never empty, '.' or '..'"
+    )
 
 
 def test_an_unexpected_error_is_internal_one_line_and_masks_the_token() -> None:

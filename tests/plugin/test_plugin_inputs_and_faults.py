@@ -4,6 +4,8 @@ Console API faults: the shared lifecycle's guarantees hold through this front do
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +15,9 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
+from pulumi_edgee import lookups
+from pulumi_edgee.session import session_for
+from pulumi_edgee.settings import resolve
 from pulumi_edgee.testing import EmulatorHandle, LeakDetector, ProviderCallError, run_emulator
 from pulumi_edgee.testing.plugin import EngineLogServer, PluginEngine, PluginProcess
 from pulumi_edgee.testing.provider_server import encode_properties
@@ -171,3 +176,63 @@ def test_calls_in_parallel_as_the_engine_sends_them(
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda c: plugin.delete(c.id, URN, c.outputs), created))
     assert emulator.keys() == []
+
+
+def test_function_arguments_are_checked_in_the_schemas_words(plugin: PluginProcess) -> None:
+    bogus = plugin.invoke("edgee:index:getApiKeys", {"type": "bogus"})
+    assert bogus.failures == [("type", '`type` must be one of `api`, `coding_agent`, not "bogus"')]
+    number = plugin.invoke("edgee:index:getApiKeys", {"namePrefix": 3.0})
+    assert number.failures == [("namePrefix", "`namePrefix` must be a string, not 3.0")]
+    flag = plugin.invoke("edgee:index:getApiKey", {"id": "key_1", "reveal": "yes"})
+    assert flag.failures == [("reveal", '`reveal` must be a boolean, not "yes"')]
+    extra = plugin.invoke("edgee:index:getApiKeys", {"kind": "api"})
+    assert extra.failures == [
+        ("kind", "`kind` is not an argument of edgee:index:getApiKeys (it takes namePrefix, type)")
+    ]
+
+
+def test_an_id_no_key_can_have_is_an_invalid_argument(
+    plugin: PluginProcess, emulator: EmulatorHandle
+) -> None:
+    with pytest.raises(ProviderCallError) as looked_up:
+        plugin.invoke("edgee:index:getApiKey", {"id": ".."})
+    assert looked_up.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "'..' is not an API key id" in looked_up.value.details
+    with pytest.raises(ProviderCallError) as deleted:
+        plugin.delete("..", URN, {"name": "backend", "organizationId": ORGANIZATION})
+    assert deleted.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert deleted.value.details.startswith("deleting API key .. failed: '..' is not an API key")
+    assert [r for r in emulator.requests() if "/api_keys/" in r["path"]] == []
+
+
+def test_a_refusal_of_the_lifecycle_is_a_failed_precondition(plugin: PluginProcess) -> None:
+    """The organization guard: state places the key elsewhere; no Console error at all."""
+    with pytest.raises(ProviderCallError) as refused:
+        plugin.read("key_1", URN, {"name": "backend", "organizationId": "org_other"}, {})
+    assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "belongs to organization 'org_other'" in refused.value.details
+
+
+def test_an_unreachable_console_is_named_in_sentences() -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with EngineLogServer() as engine, PluginProcess(engine.address, env=NO_ENV) as process:
+        checked = process.check_config(
+            {"apiToken": TOKEN, "organizationId": ORGANIZATION, "consoleUrl": closed}
+        )
+    [(name, reason)] = checked.failures
+    assert name == "consoleUrl"
+    assert re.search(r"\w[.!?] Check the URL: ", reason), reason
+
+
+def test_python_lookups_name_an_id_no_key_can_have(emulator: EmulatorHandle) -> None:
+    """`pulumi_edgee.get_api_key` (the Python front door) runs this same lookup."""
+    config = {"edgee:apiToken": TOKEN, "edgee:organizationId": ORGANIZATION}
+    session = session_for(resolve({**config, "edgee:consoleUrl": emulator.url}, {}))
+    with pytest.raises(lookups.LookupError) as failed:
+        lookups.get_api_key(session, id="..")
+    assert str(failed.value) == (
+        "looking up an API key failed: '..' is not an API key id: ids are the Console's "
+        "(e.g. key_abc123), never empty, '.' or '..'"
+    )
