@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
 from . import adoption, markers, rotation
+from .checks import check as check
+from .checks import inputs_of as _inputs_of
 from .console import (
     ApiKeyCreate,
     ApiKeyObject,
@@ -30,9 +32,7 @@ from .console.deadline import current_step
 from .markers import Marker
 from .properties import INPUT_PROPS, PROPS, Change, Prop
 from .session import Session
-from .spec import ApiKeySpec, validate, whole_number
-
-PROVIDER_KEY = "__provider"
+from .spec import ApiKeySpec, whole_number
 
 # Creates attempted before giving up when each one's outcome stays unknown.
 CREATE_ATTEMPTS = 3
@@ -42,43 +42,10 @@ class ApiKeyError(Exception):
     """A lifecycle step that failed; the message says what and why, never a secret."""
 
 
-_INPUT_NAMES = frozenset(p.wire for p in INPUT_PROPS)
 # How the resource manages its key (adoption, rotation): kept in outputs, never sent.
 _SETTING_NAMES = tuple(
     p.wire for p in INPUT_PROPS if p.change in (Change.STATE_ONLY, Change.CREATE_ONLY)
 )
-
-
-def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The input properties of a property bag (outputs and `__provider` left out)."""
-    return {k: v for k, v in props.items() if k in _INPUT_NAMES}
-
-
-def check(
-    news: Mapping[str, Any],
-    olds: Mapping[str, Any] | None = None,
-    session: Session | None = None,
-) -> CheckResult:
-    """Validate the desired inputs; unknown values (preview) are judged once known.
-
-    With a session, a new resource's `adopt_id` is checked against the live key.
-    """
-    inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
-    unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
-    spec, failures = validate(_inputs_of(inputs), unknown)
-    checked = [CheckFailure(f.property, f.reason) for f in failures]
-    if spec is not None:
-        inputs = spec.to_wire()
-        if markers.parse(spec.name) is not None:
-            reason = (
-                f"names of the form {markers.PREFIX}<token>:<time> are reserved for keys "
-                "being created (such a key is removed once that time is past): choose "
-                "another name"
-            )
-            checked.append(CheckFailure("name", reason))
-        if session is not None and not _inputs_of(olds or {}):
-            checked += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
-    return CheckResult(inputs, checked)
 
 
 def _comparable(prop: Prop, value: Any) -> Any:

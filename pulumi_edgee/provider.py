@@ -47,25 +47,30 @@ class ApiKeyProvider(ResourceProvider):
         with _configs_lock:
             _configs[self] = config
 
+    def _config(self) -> dict[str, str | None]:
+        with _configs_lock:
+            return _configs.get(self, {})
+
     def _session(self) -> Session:
         from .session import session_for_config
 
-        with _configs_lock:
-            config = _configs.get(self, {})
-        return session_for_config(tuple(config.items()))
+        return session_for_config(tuple(self._config().items()))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from . import lifecycle
+        # The first call of a process: it loads validation only, not the Console API
+        # client, which only a new resource adopting a key needs here.
+        from . import checks
         from .properties import python_name
-        from .settings import SettingsError
+        from .settings import SettingsError, resolve
 
         try:
-            session = self._session()
+            resolve(self._config())
+            session = self._session() if news.get("adoptId") is not None else None
         except SettingsError as error:
             # Unusable settings fail the preview, before any key is touched, as one line
             # (a check failure) rather than at the bottom of a traceback.
             return CheckResult(news, [CheckFailure("", str(error))])
-        checked = lifecycle.check(news, _olds, session)
+        checked = checks.check(news, _olds, session)
         # Only Python programs use a dynamic provider: failures name their Python names.
         failures = [CheckFailure(python_name(f.property), f.reason) for f in checked.failures or []]
         return CheckResult(checked.inputs, failures)

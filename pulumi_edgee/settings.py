@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .console import ConfigurationError, check_base_url
+from .console import ConfigurationError, check_base_url, check_token
 
 DEFAULT_CONSOLE_URL = "https://api.edgee.app"
 
@@ -70,6 +70,11 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
         else "",
     ]
     problems = [m for m in missing if m]
+    if token is not None:
+        try:
+            check_token(token)
+        except ConfigurationError as error:
+            problems.append(f"{error}: {API_TOKEN.how_to_set()}")
     url_problem = _url_problem(url)
     if url_problem:
         problems.append(url_problem)

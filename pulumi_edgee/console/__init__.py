@@ -1,9 +1,15 @@
 """Client of the Edgee Console API's Gateway API key endpoints.
 
-Imported lazily by the provider, so it may pull in httpx and pydantic.
+The errors and the settings rules load with the package; the client, the wire models and
+the retry policy (httpx and pydantic) load on first use of their names, so that checking
+settings at preview time does not pay for the HTTP stack.
 """
 
-from .client import ConsoleClient, KeyList, check_base_url, is_loopback
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -23,8 +29,12 @@ from .errors import (
     UnexpectedResponseError,
     UnsupportedOperationError,
 )
-from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate
-from .retry import RetryPolicy
+from .rules import check_base_url, check_token, is_loopback
+
+if TYPE_CHECKING:
+    from .client import ConsoleClient, KeyList
+    from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate
+    from .retry import RetryPolicy
 
 __all__ = [
     "ApiError",
@@ -51,5 +61,24 @@ __all__ = [
     "UnexpectedResponseError",
     "UnsupportedOperationError",
     "check_base_url",
+    "check_token",
     "is_loopback",
 ]
+
+_HOMES = {
+    "ApiKeyCreate": ".models",
+    "ApiKeyObject": ".models",
+    "ApiKeyUpdate": ".models",
+    "ConsoleClient": ".client",
+    "KeyList": ".client",
+    "RetryPolicy": ".retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __name__), name)
+    globals()[name] = value
+    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -42,6 +41,7 @@ from .errors import (
 )
 from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate
 from .retry import RetryPolicy, parse_retry_after
+from .rules import check_base_url, check_token
 
 _DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # A request's total budget, whatever the server's pace (the timeouts above are per read).
@@ -54,40 +54,6 @@ MAX_EMPTY_PAGES = 5
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ITEM_FIELDS = ("data", "items", "api_keys")
 _CURSOR_FIELDS = ("next_cursor", "cursor", "next")
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses, the only hosts allowed plain http."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(base_url: str) -> str:
-    """The URL without trailing slash, or `ConfigurationError`: https, or http to loopback.
-
-    The one rule for Console URLs; provider settings apply it at preview time.
-    """
-    base_url = base_url.strip().rstrip("/")
-    try:
-        url = httpx.URL(base_url)
-    except httpx.InvalidURL:
-        raise ConfigurationError("the Console API URL is not a valid URL") from None
-    if url.userinfo:
-        raise ConfigurationError("the Console API URL must not embed credentials")
-    shown = str(url.copy_with(query=None, fragment=None))
-    if not url.host or url.scheme not in ("https", "http"):
-        raise ConfigurationError(f"the Console API URL {shown!r} is not an https:// URL")
-    if url.scheme == "http" and not is_loopback(url.host):
-        raise ConfigurationError(
-            f"refusing plain-http Console API URL {shown!r}: the token would travel "
-            "unencrypted; use https:// (http:// is allowed only for loopback hosts such "
-            "as the local emulator)"
-        )
-    return base_url
 
 
 def _validation_detail(exc: pydantic.ValidationError) -> str:
@@ -219,9 +185,7 @@ class ConsoleClient:
         on_walk: Callable[[KeyList, float], None] | None = None,
     ) -> None:
         base_url = check_base_url(base_url)
-        token = token.strip()
-        if not token or not token.isascii() or not token.isprintable() or " " in token:
-            raise ConfigurationError("The Console API token is empty or not printable ASCII")
+        token = check_token(token)
         if not organization_id:
             raise ConfigurationError("The organization id is empty")
         self._base_url = base_url

@@ -1,0 +1,59 @@
+"""`check`: validation of an ApiKey's desired inputs, the first call the engine makes.
+
+Kept apart from `lifecycle` so that a provider process answers its first call without
+loading the Console API client (httpx, the wire models): only a new resource that
+adopts a key needs the client at preview time, and it is given a session for that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pulumi.dynamic import CheckFailure, CheckResult
+from pulumi.output import contains_unknowns
+
+from . import markers
+from .properties import INPUT_PROPS
+from .spec import validate
+
+if TYPE_CHECKING:
+    from .session import Session
+
+PROVIDER_KEY = "__provider"
+
+_INPUT_NAMES = frozenset(p.wire for p in INPUT_PROPS)
+
+
+def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The input properties of a property bag (outputs and `__provider` left out)."""
+    return {k: v for k, v in props.items() if k in _INPUT_NAMES}
+
+
+def check(
+    news: Mapping[str, Any],
+    olds: Mapping[str, Any] | None = None,
+    session: Session | None = None,
+) -> CheckResult:
+    """Validate the desired inputs; unknown values (preview) are judged once known.
+
+    With a session, a new resource's `adopt_id` is checked against the live key.
+    """
+    inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
+    unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
+    spec, failures = validate(inputs_of(inputs), unknown)
+    checked = [CheckFailure(f.property, f.reason) for f in failures]
+    if spec is not None:
+        inputs = spec.to_wire()
+        if markers.parse(spec.name) is not None:
+            reason = (
+                f"names of the form {markers.PREFIX}<token>:<time> are reserved for keys "
+                "being created (such a key is removed once that time is past): choose "
+                "another name"
+            )
+            checked.append(CheckFailure("name", reason))
+        if session is not None and spec.adopt_id is not None and not inputs_of(olds or {}):
+            from . import adoption  # the Console API client: only when adopting
+
+            checked += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
+    return CheckResult(inputs, checked)
