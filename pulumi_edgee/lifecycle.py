@@ -233,8 +233,8 @@ def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Ma
     raise ApiKeyError(
         f"creating API key {spec.name!r} failed: {CREATE_ATTEMPTS} attempts had an unknown "
         "outcome and none made a key; run `pulumi up` again (a key the Console API makes "
-        f"from them later is named {markers.PREFIX}... and removed by the next command "
-        "that lists the keys)"
+        f"from them later is named {markers.PREFIX}... and removed by a later command "
+        "that lists or changes keys)"
     )
 
 
@@ -256,7 +256,7 @@ def _find_marked(
         raise ApiKeyError(
             f"creating API key {spec.name!r} had an unknown outcome and checking for the "
             f"key failed ({error}); run `pulumi up` again: a key it made is named "
-            f"{markers.PREFIX}... and is removed by the next command that lists the keys"
+            f"{markers.PREFIX}... and is removed by a later command that lists or changes keys"
         ) from None
     if not found:
         return None
