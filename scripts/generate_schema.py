@@ -20,17 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pulumi_edgee
+from pulumi_edgee import properties, settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema.json"
 PLUGIN_SCHEMA_PATH = ROOT / "pulumi_edgee/plugin/schema.json"
 PYPROJECT_PATH = ROOT / "pyproject.toml"
 
-# Run as `python scripts/generate_schema.py`, the repo root is not on the path.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import pulumi_edgee  # noqa: E402
-from pulumi_edgee import properties, settings  # noqa: E402
 
 PACKAGE = "edgee"
 PYTHON_PACKAGE = "pulumi_edgee"

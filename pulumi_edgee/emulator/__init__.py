@@ -4,7 +4,8 @@ Laid out by concern: `keys` (the stored key and its JSON form), `validation` (th
 contract's body rules), `store` (keys, order, cursors), `persistence` (the state
 file), `faults` (fault rules), `requestlog`, the facade `backend`; then the HTTP side,
 which holds no state: `wire` (requests, responses, errors), `console_routes`,
-`admin_routes`, `app` (dispatch), `server` (socket) and `transport` (in-process httpx).
+`admin_routes`, `gateway` (the AI Gateway stand-in, per docs/gateway.md, with its
+spend ledger), `app` (dispatch), `server` (socket) and `transport` (in-process httpx).
 
 Importing this package is cheap (standard library only); `EmulatorTransport`, which
 needs httpx, loads on first use.

@@ -36,7 +36,8 @@ def _port(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pulumi_edgee.emulator",
-        description="Local emulator of the Edgee Console API (Gateway API keys).",
+        description="Local emulator of the Edgee Console API (Gateway API keys), with an"
+        " AI Gateway stand-in on the same port.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=_port, default=0, help="port to bind; 0 picks a free one")

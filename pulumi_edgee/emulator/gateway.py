@@ -784,7 +784,8 @@ class Gateway:
 
 class SpendRoutes:
     """`/_emulator/keys/{id}/spend`: GET a key's spend this month, POST
-    `{"spent_usd": N}` to set it. Admin routes: no token, no faults, not logged."""
+    `{"spent_usd": N}` to set it. Admin routes: no token, no faults, not logged; the app
+    applies the admin API's refusals (web pages, writes not JSON) to them too."""
 
     faulted = False
 

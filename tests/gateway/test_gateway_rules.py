@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.error import URLError
 
-import httpx
 import pytest
 
 from pulumi_edgee.testing.emulator import EmulatorClient
@@ -289,6 +288,14 @@ def test_admin_spend_route_checks_its_input(stand_in: StandIn) -> None:
         response = stand_in.set_spend(key["id"], bad)  # type: ignore[arg-type]
         assert response.status_code == 422, bad
     assert stand_in.set_spend("key_missing", 1).status_code == 404
+    path = f"/_emulator/keys/{key['id']}/spend"
+    as_form = stand_in.http.post(path, content=b'{"spent_usd": 3}')
+    assert as_form.status_code == 415, "a write must be declared JSON"
+    from_page = stand_in.http.post(
+        path, json={"spent_usd": 3}, headers={"Origin": "http://evil.example"}
+    )
+    assert from_page.status_code == 403, "a web page cannot set the spend"
+    assert stand_in.spend(key["id"])["spent_usd"] == 0
     assert stand_in.http.get("/_emulator/keys/key_missing/spend").status_code == 404
     spend = stand_in.set_spend(key["id"], 2.5).json()
     assert spend == {
@@ -306,7 +313,6 @@ def test_the_checker_sees_every_gateway_answer(stand_in: StandIn) -> None:
     ask_gateway(stand_in.url, key["key"], "openai/gpt-5.2")
     stand_in.chat(None)
     assert stand_in.app.checked == before + 2
-    assert isinstance(stand_in.http, httpx.Client)
 
 
 def test_keys_inserted_as_given_are_read_where_they_can_be(stand_in: StandIn) -> None:

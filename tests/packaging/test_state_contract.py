@@ -60,6 +60,8 @@ INPUT_NAMES = frozenset(
         "email",
         "active",
     }
+    # Added after 0.1.0 (adoption and rotation): new names may only be added, and only here.
+    | {"adoptId", "rotateBeforeExpiryDays", "rotateEveryDays"}
 )
 OUTPUT_NAMES = INPUT_NAMES | {
     "organizationId",

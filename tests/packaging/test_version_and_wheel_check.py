@@ -7,14 +7,12 @@ tests keep its rules honest without a build.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
@@ -26,20 +24,9 @@ except ImportError:  # Python 3.10: pytest's own TOML reader
 
 import pulumi_edgee
 from pulumi_edgee.console.client import ConsoleClient
+from scripts import check_versions, check_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_wheel = load_script("check_wheel")
 
 
 def test_version_is_exposed_without_loading_the_sdk() -> None:
@@ -104,7 +91,6 @@ def test_missing_files_names_what_the_wheel_lacks(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="the script reads pyproject with tomllib")
 def test_lowest_set_pins_every_dependency_at_its_floor() -> None:
-    check_versions = load_script("check_versions")
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     pins = check_versions.lowest_pins(check_versions.project_dependencies())
     assert len(pins) == len(deps) == len(check_versions.RUNTIME)

@@ -6,40 +6,27 @@ dynamic provider, with `pulumi-resource-edgee` answering the engine. Fewer scena
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-import types
-from pathlib import Path
 
 import pytest
 
 from pulumi_edgee.testing.faults import Report
 from pulumi_edgee.testing.plugin import PluginProcess
 from pulumi_edgee.testing.plugin_faults import PluginHarness, run_plugin_scenarios
+from scripts import fault_scenarios
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fault_scenarios.py"
 SEED = 7
 SCENARIOS = int(os.environ.get("EDGEE_PLUGIN_FAULT_SCENARIOS", "40"))
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 
-def _scenario_script() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("fault_scenarios", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def report() -> Report:
-    script = _scenario_script()
-    result = run_plugin_scenarios([script.generate_scenario(SEED, i) for i in range(SCENARIOS)])
-    print("\n" + script.render(result))
+    result = run_plugin_scenarios(
+        [fault_scenarios.generate_scenario(SEED, i) for i in range(SCENARIOS)]
+    )
+    print("\n" + fault_scenarios.render(result))
     return result
 
 

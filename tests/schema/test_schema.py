@@ -8,13 +8,9 @@ The metaschema is read from `shared/reference/` beside the repo (CI puts a copy 
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
 import inspect
 import json
 import re
-import sys
-import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, fields, replace
@@ -25,26 +21,15 @@ import pytest
 import regex
 from jsonschema import Draft202012Validator
 
+from pulumi_edgee import api_key, provider, settings
+from pulumi_edgee import properties as spec
+from scripts import generate_schema as gen
+
 ROOT = Path(__file__).resolve().parents[2]
 METASCHEMA_PATH = ROOT.parent / "shared/reference/pulumi-package-metaschema.json"
 SCHEMA_PATH = ROOT / "schema.json"
-GENERATOR_PATH = ROOT / "scripts/generate_schema.py"
 REGENERATE = "run `python scripts/generate_schema.py` and commit schema.json"
 
-
-def _load_generator() -> types.ModuleType:
-    module_spec = importlib.util.spec_from_file_location("generate_schema", GENERATOR_PATH)
-    assert module_spec is not None, GENERATOR_PATH
-    assert module_spec.loader is not None, GENERATOR_PATH
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_spec.name] = module
-    module_spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()  # puts the repo root on sys.path, so pulumi_edgee imports below
-spec = gen.properties
-settings = gen.settings
 
 # --- the metaschema and its ECMAScript regexes ----------------------------------------
 #
@@ -432,7 +417,6 @@ def test_config_variables(schema: dict[str, Any]) -> None:
 
 
 def test_api_key_signature_matches_spec() -> None:
-    api_key = importlib.import_module("pulumi_edgee.api_key")
     inputs = [p.python for p in spec.INPUT_PROPS]
     assert [f.name for f in fields(api_key.ApiKeyArgs)] == inputs
     required_args = [
@@ -451,6 +435,5 @@ def test_api_key_signature_matches_spec() -> None:
 
 
 def test_provider_reads_the_schema_config_keys() -> None:
-    provider = importlib.import_module("pulumi_edgee.provider")
     config_keys: tuple[str, ...] = provider._CONFIG_KEYS
     assert config_keys == tuple(s.config_key for s in settings.CONFIG_SOURCES)
