@@ -454,13 +454,15 @@ def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     _guard_organization(session, "deleting", key_id, props)
     if adoption.adopted_here(key_id):
         return
-    sent_at = session.directory.now()
     try:
         with session.writing(), session.step():
             try:
                 session.client.delete_api_key(key_id)
             except NotFoundError:
-                if session.directory.get(key_id, taken_after=sent_at) is not None:
+                # Only a walk begun after the 404 counts (not one under way beside the
+                # delete, such as the process's sweep, which may predate its application).
+                answered_at = session.directory.now()
+                if session.directory.get(key_id, taken_after=answered_at) is not None:
                     raise ApiKeyError(
                         f"deleting API key {key_id} failed: the Console API answered 404 but "
                         "still lists the key; run `pulumi destroy` again"

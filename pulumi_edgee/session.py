@@ -63,7 +63,7 @@ class Session:
 
     Every list walk, whoever makes it, also removes the leftovers of interrupted creates
     it sees (keys still named by a create marker whose creator has given up), and the
-    first write of a process walks once if nothing has walked yet (`writing`).
+    first successful write of a process walks once if nothing has walked yet (`writing`).
     """
 
     def __init__(self, settings: Settings, deadlines: Deadlines | None = None) -> None:
@@ -98,20 +98,19 @@ class Session:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Wrap a create, update or delete. The first one of the process also sweeps the
-        leftovers of interrupted creates, so that every command that changes a key removes
-        them even when nothing else lists the keys: unless a walk of this process has ended
-        or is under way, one walk of the shared list view (`directory`), beside the step.
-        The step waits for it at most `SWEEP_WAIT` seconds after its own work, so a sweep
-        that fails or hangs never fails the step nor holds it long; one still going on
-        then finishes on its own (non-daemon) thread, which the provider server waits for
-        when the engine interrupts it at the end of the command."""
+        """Wrap a create, update or delete. The first one of the process to succeed then
+        sweeps the leftovers of interrupted creates, so that every command that changes a
+        key removes them even when nothing else lists the keys: unless a walk of this
+        process has ended or is under way, one walk of the shared list view (`directory`).
+        It starts once the step has done its work (so with credentials the step proved)
+        and the step waits for it at most `SWEEP_WAIT` seconds, so a sweep that fails or
+        hangs never fails the step nor holds it long; one still going on then finishes on
+        its own (non-daemon) thread, which the provider server waits for when the engine
+        interrupts it at the end of the command."""
+        yield
         sweeper = self._start_sweep()
-        try:
-            yield
-        finally:
-            if sweeper is not None:
-                sweeper.join(SWEEP_WAIT)
+        if sweeper is not None:
+            sweeper.join(SWEEP_WAIT)
 
     def _start_sweep(self) -> threading.Thread | None:
         with self._removing_lock:
