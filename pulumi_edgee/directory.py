@@ -84,6 +84,15 @@ class KeyDirectory:
         with self._changed:
             return self._keys.get(key_id)
 
+    def walk_unless_walked(self) -> None:
+        """Walk the list unless this directory has walked it or is walking it: how a
+        process that has no other reason to list the keys makes its one walk, which later
+        reads then share."""
+        with self._changed:
+            if self._walks or self._walking_since is not None:
+                return
+        self._ensure_view(None)
+
     def find(self, key_id: str, *, asked_at: float | None = None) -> ApiKeyObject | None:
         """The key, or None once the list confirms it is gone.
 

@@ -27,6 +27,7 @@ from .console import (
     ConsoleError,
     NotFoundError,
     OutcomeUnknownError,
+    UnexpectedResponseError,
 )
 from .console.deadline import current_step
 from .markers import Marker
@@ -149,6 +150,11 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     """Create the key under a one-time marker name, then give it its declared name (and
     disable it, if asked) in one update: only then is it reported (see `markers`)."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
+    with session.writing():
+        return _create(session, spec, props)
+
+
+def _create(session: Session, spec: ApiKeySpec, props: Mapping[str, Any]) -> CreateResult:
     try:
         adopted = adoption.adopt(session, spec)
     except adoption.AdoptionError as error:
@@ -194,8 +200,8 @@ def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Ma
     raise ApiKeyError(
         f"creating API key {spec.name!r} failed: {CREATE_ATTEMPTS} attempts had an unknown "
         "outcome and none made a key; run `pulumi up` again (a key the Console API makes "
-        f"from them later is named {markers.PREFIX}... and removed by the next command "
-        "that lists the keys)"
+        f"from them later is named {markers.PREFIX}... and removed by a later command "
+        "that lists or changes keys)"
     )
 
 
@@ -217,7 +223,7 @@ def _find_marked(
         raise ApiKeyError(
             f"creating API key {spec.name!r} had an unknown outcome and checking for the "
             f"key failed ({error}); run `pulumi up` again: a key it made is named "
-            f"{markers.PREFIX}... and is removed by the next command that lists the keys"
+            f"{markers.PREFIX}... and is removed by a later command that lists or changes keys"
         ) from None
     if not found:
         return None
@@ -248,7 +254,7 @@ def _finish(
         changes["active"] = False
     try:
         secret = _secret_or_reveal(session, made.id, _secret(made))
-        live = session.client.update_api_key(made.id, ApiKeyUpdate(**changes))
+        live = _update_key(session, made.id, changes)
     except (ApiKeyError, ConsoleError) as error:
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
         _abandon(session, made.id, reason)
@@ -256,6 +262,46 @@ def _finish(
         _abandon(session, made.id, f"renaming new API key {made.id} to {spec.name!r} failed")
     _report_odd(live)
     return live, secret
+
+
+def _update_key(session: Session, key_id: str, changes: Mapping[str, Any]) -> ApiKeyObject:
+    """Apply `changes` with one update. A 2xx answer whose body cannot be read was
+    applied all the same, so the key is read back and taken when it shows the changes
+    (`email` is not echoed: the 2xx stands for it); it fails only when that cannot be
+    confirmed."""
+    try:
+        return session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+    except UnexpectedResponseError as unreadable:
+        answer = unreadable
+    try:
+        live = session.client.get_api_key(key_id)
+    except NotFoundError:
+        raise
+    except ConsoleError as error:
+        raise UnexpectedResponseError(
+            answer.method,
+            answer.path,
+            f"the update was answered 2xx with a body that cannot be read ({answer}), and "
+            f"reading the key back to confirm it failed ({error})",
+        ) from None
+    differ = sorted(name for name, value in changes.items() if not _shows(live, name, value))
+    if differ:
+        raise UnexpectedResponseError(
+            answer.method,
+            answer.path,
+            f"the update was answered 2xx with a body that cannot be read ({answer}), and "
+            f"the key read back does not show it ({', '.join(differ)} differ)",
+        )
+    return live
+
+
+def _shows(live: ApiKeyObject, name: str, value: Any) -> bool:
+    """Whether the live key has `value` for the update field `name`."""
+    if name == "email":
+        return True
+    if name == "models":
+        return set(live.models) == set(value or ())
+    return bool(getattr(live, name) == value)
 
 
 def _abandon(session: Session, key_id: str, reason: str) -> NoReturn:
@@ -349,8 +395,8 @@ def update(
         kept = {p.wire: olds.get(p.wire) for p in PROPS if not p.secret}
         return {**kept, "key": wrap_rpc_secret(secret), **settings_of(news)}
     try:
-        with session.step():
-            live = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+        with session.writing(), session.step():
+            live = _update_key(session, key_id, changes)
             secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
     except NotFoundError:
         raise ApiKeyError(
@@ -375,13 +421,15 @@ def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     _guard_organization(session, "deleting", key_id, props)
     if adoption.adopted_here(key_id):
         return
-    sent_at = session.directory.now()
     try:
-        with session.step():
+        with session.writing(), session.step():
             try:
                 session.client.delete_api_key(key_id)
             except NotFoundError:
-                if session.directory.get(key_id, taken_after=sent_at) is not None:
+                # Only a walk begun after the 404 counts (not one under way beside the
+                # delete, such as the process's sweep, which may predate its application).
+                answered_at = session.directory.now()
+                if session.directory.get(key_id, taken_after=answered_at) is not None:
                     raise ApiKeyError(
                         f"deleting API key {key_id} failed: the Console API answered 404 but "
                         "still lists the key; run `pulumi destroy` again"

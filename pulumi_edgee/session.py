@@ -23,6 +23,8 @@ from .directory import KeyDirectory
 from .settings import CONFIG_SOURCES, Settings, resolve
 
 GRACE_ENV_VAR = "EDGEE_LEFTOVER_GRACE_SECONDS"
+# How long the step that starts the sweep (see `Session.writing`) waits for it at most.
+SWEEP_WAIT = 2.0
 
 
 def _seconds(
@@ -60,7 +62,8 @@ class Session:
     the key list, and the budgets its steps run under.
 
     Every list walk, whoever makes it, also removes the leftovers of interrupted creates
-    it sees (keys still named by a create marker whose creator has given up).
+    it sees (keys still named by a create marker whose creator has given up), and the
+    first successful write of a process walks once if nothing has walked yet (`writing`).
     """
 
     def __init__(self, settings: Settings, deadlines: Deadlines | None = None) -> None:
@@ -76,6 +79,8 @@ class Session:
         self.directory = KeyDirectory(self.client)
         self._removing: set[str] = set()
         self._removing_lock = threading.Lock()
+        self._walked = False  # a walk of this process has ended (and swept)
+        self._sweep_started = False
 
     @contextmanager
     def step(self) -> Iterator[None]:
@@ -91,11 +96,49 @@ class Session:
         with step_budget(self.deadlines.request, what, replace=True):
             yield
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Wrap a create, update or delete. The first one of the process to succeed then
+        sweeps the leftovers of interrupted creates, so that every command that changes a
+        key removes them even when nothing else lists the keys: unless a walk of this
+        process has ended or is under way, one walk of the shared list view (`directory`).
+        It starts once the step has done its work (so with credentials the step proved)
+        and the step waits for it at most `SWEEP_WAIT` seconds, so a sweep that fails or
+        hangs never fails the step nor holds it long; one still going on then finishes on
+        its own (non-daemon) thread, which the provider server waits for when the engine
+        interrupts it at the end of the command."""
+        yield
+        sweeper = self._start_sweep()
+        if sweeper is not None:
+            sweeper.join(SWEEP_WAIT)
+
+    def _start_sweep(self) -> threading.Thread | None:
+        with self._removing_lock:
+            if self._sweep_started or self._walked:
+                return None
+            self._sweep_started = True
+        sweeper = threading.Thread(target=self._sweep, name="pulumi-edgee-sweep")
+        sweeper.start()
+        return sweeper
+
+    def _sweep(self) -> None:
+        """One walk, under a step's budget; a failure is reported and left to a later command."""
+        try:
+            with self.step():
+                self.directory.walk_unless_walked()
+        except ConsoleError as error:
+            print(
+                "pulumi-edgee: warning: could not list the keys to remove those left behind "
+                f"by interrupted creates ({error}); a later command will try again",
+                file=sys.stderr,
+            )
+
     def _remove_leftovers(self, keys: KeyList, walk_started: float) -> None:
         """Delete the keys of this walk that are expired create markers. Safe whoever made
         them: a creator adopts its marked key only before the marker's expiry, and this
         walk began after expiry plus the grace, so a key still named by the marker when
         listed will never be adopted. A failure is left for a later walk."""
+        self._walked = True
         expired = [
             k.id for k in keys if markers.expired(k.name, walk_started, self.deadlines.grace)
         ]
