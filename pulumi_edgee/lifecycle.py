@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
@@ -111,6 +111,17 @@ def _output_value(value: Any) -> Any:
     return value
 
 
+# The rows `outputs` fills (every property but the management settings): those the
+# key object does not echo come from the caller, the others from the object.
+_GIVEN_NAMES = ("email", "expires_in_days", "key")
+_ECHOED = tuple(
+    (p.wire, p.python)
+    for p in PROPS
+    if p.wire not in _SETTING_NAMES and p.python not in _GIVEN_NAMES
+)
+_GIVEN = tuple(p for p in PROPS if p.python in _GIVEN_NAMES)
+
+
 def outputs(
     obj: ApiKeyObject,
     *,
@@ -124,22 +135,26 @@ def outputs(
 
     The engine hands `diff` the old outputs, so every input must be here too.
     """
-    given: dict[str, Any] = {"email": email, "expires_in_days": expires_in_days, "key": key}
-    values: dict[str, Any] = {}
-    for prop in PROPS:
-        if prop.wire in _SETTING_NAMES:
-            continue  # how the resource manages the key: see `settings_of`
-        if prop.python in given:
-            value = given[prop.python]
-        else:
-            value = _output_value(getattr(obj, prop.python))
+    values = {wire: _output_value(getattr(obj, python)) for wire, python in _ECHOED}
+    given = {"email": email, "expires_in_days": expires_in_days, "key": key}
+    for prop in _GIVEN:
+        value = given[prop.python]
         values[prop.wire] = wrap_rpc_secret(value) if prop.secret and value is not None else value
     return values
 
 
-def settings_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The management settings among `props`, to keep in outputs beside the key's."""
-    return {name: whole_number(props.get(name)) for name in _SETTING_NAMES}
+def _state(found: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
+    """What the engine keeps for the resource: the key's outputs and the management
+    settings, unset ones left out. The engine's property format has no null: the SDK's
+    server drops every None when it encodes the answer, one costly call each, so the
+    state is the same either way and cheaper this way (a read of a key with no email,
+    expiry or rotation would otherwise encode eight Nones)."""
+    state = {name: value for name, value in found.items() if value is not None}
+    for name in _SETTING_NAMES:
+        value = props.get(name)
+        if value is not None:
+            state[name] = whole_number(value)
+    return state
 
 
 def _secret(obj: ApiKeyObject) -> str | None:
@@ -150,11 +165,13 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
     """Create the key under a one-time marker name, then give it its declared name (and
     disable it, if asked) in one update: only then is it reported (see `markers`)."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
-    with session.writing():
-        return _create(session, spec, props)
+    with session.writing() as accepted:
+        return _create(session, spec, props, accepted)
 
 
-def _create(session: Session, spec: ApiKeySpec, props: Mapping[str, Any]) -> CreateResult:
+def _create(
+    session: Session, spec: ApiKeySpec, props: Mapping[str, Any], accepted: Callable[[], None]
+) -> CreateResult:
     try:
         adopted = adoption.adopt(session, spec)
     except adoption.AdoptionError as error:
@@ -166,13 +183,14 @@ def _create(session: Session, spec: ApiKeySpec, props: Mapping[str, Any]) -> Cre
             expires_in_days=spec.expires_in_days,
             key=_secret(adopted),
         )
-        return CreateResult(adopted.id, {**found, **settings_of(props)})
+        return CreateResult(adopted.id, _state(found, props))
     with session.step():
         made, marker = _create_marked(session, spec)
+        accepted()
         live, secret = _finish(session, spec, made, marker)
     session.directory.put(live)
     found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
-    return CreateResult(live.id, {**found, **settings_of(props)})
+    return CreateResult(live.id, _state(found, props))
 
 
 def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Marker]:
@@ -362,18 +380,10 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     expires_in_days = props.get("expiresInDays")
     if expires_in_days is None:
         expires_in_days = _days_between(live.created_at, live.expires_at)
-    return ReadResult(
-        key_id,
-        {
-            **outputs(
-                live,
-                email=props.get("email"),
-                expires_in_days=whole_number(expires_in_days),
-                key=secret,
-            ),
-            **settings_of(props),
-        },
+    found = outputs(
+        live, email=props.get("email"), expires_in_days=whole_number(expires_in_days), key=secret
     )
+    return ReadResult(key_id, _state(found, props))
 
 
 def update(
@@ -392,8 +402,8 @@ def update(
     if not changes:
         # Only how the resource manages its key changed (rotation settings): no request.
         secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
-        kept = {p.wire: olds.get(p.wire) for p in PROPS if not p.secret}
-        return {**kept, "key": wrap_rpc_secret(secret), **settings_of(news)}
+        kept = {p.wire: olds.get(p.wire) for p in PROPS if p.wire not in _SETTING_NAMES}
+        return _state({**kept, "key": wrap_rpc_secret(secret)}, news)
     try:
         with session.writing(), session.step():
             live = _update_key(session, key_id, changes)
@@ -408,7 +418,7 @@ def update(
     session.directory.put(live)
     _report_odd(live)
     found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
-    return {**found, **settings_of(news)}
+    return _state(found, news)
 
 
 def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:

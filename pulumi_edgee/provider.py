@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _CONFIG_KEYS = ("edgee:apiToken", "edgee:organizationId", "edgee:consoleUrl")
 
 # Stack config per provider instance of this process (the token never goes on `self`).
-_configs: weakref.WeakKeyDictionary[ApiKeyProvider, dict[str, str | None]] = (
+_configs: weakref.WeakKeyDictionary[ApiKeyProvider, tuple[tuple[str, str | None], ...]] = (
     weakref.WeakKeyDictionary()
 )
 _configs_lock = threading.Lock()
@@ -43,18 +43,19 @@ class ApiKeyProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def configure(self, req: ConfigureRequest) -> None:
-        config = {key: req.config.get(key) for key in _CONFIG_KEYS}
+        # Kept as the tuple every call looks its session up by (see `session_for_config`).
+        config = tuple((key, req.config.get(key)) for key in _CONFIG_KEYS)
         with _configs_lock:
             _configs[self] = config
 
-    def _config(self) -> dict[str, str | None]:
+    def _config(self) -> tuple[tuple[str, str | None], ...]:
         with _configs_lock:
-            return _configs.get(self, {})
+            return _configs.get(self, ())
 
     def _session(self) -> Session:
         from .session import session_for_config
 
-        return session_for_config(tuple(self._config().items()))
+        return session_for_config(self._config())
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         # The first call of a process: it loads validation only, not the Console API
@@ -64,7 +65,7 @@ class ApiKeyProvider(ResourceProvider):
         from .settings import SettingsError, resolve
 
         try:
-            resolve(self._config())
+            resolve(dict(self._config()))
             session = self._session() if news.get("adoptId") is not None else None
         except SettingsError as error:
             # Unusable settings fail the preview, before any key is touched, as one line

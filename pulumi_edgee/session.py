@@ -12,19 +12,25 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from . import markers
 from .console import ConsoleClient, ConsoleError, KeyList, NotFoundError
-from .console.deadline import REQUEST_DEADLINE_ENV_VAR, STEP_DEADLINE_ENV_VAR, step_budget
+from .console.deadline import (
+    REQUEST_DEADLINE_ENV_VAR,
+    STEP_DEADLINE_ENV_VAR,
+    Budget,
+    step_budget,
+)
 from .directory import KeyDirectory
 from .settings import CONFIG_SOURCES, Settings, resolve
 
 GRACE_ENV_VAR = "EDGEE_LEFTOVER_GRACE_SECONDS"
 # How long the step that starts the sweep (see `Session.writing`) waits for it at most.
 SWEEP_WAIT = 2.0
+_STEP_BUDGET = f"step deadline ({STEP_DEADLINE_ENV_VAR})"
 
 
 def _seconds(
@@ -82,11 +88,9 @@ class Session:
         self._walked = False  # a walk of this process has ended (and swept)
         self._sweep_started = False
 
-    @contextmanager
-    def step(self) -> Iterator[None]:
+    def step(self) -> AbstractContextManager[Budget]:
         """Bound a lifecycle step (every request and retry in it) to the step deadline."""
-        with step_budget(self.deadlines.step, f"step deadline ({STEP_DEADLINE_ENV_VAR})"):
-            yield
+        return step_budget(self.deadlines.step, _STEP_BUDGET)
 
     @contextmanager
     def rollback(self) -> Iterator[None]:
@@ -97,18 +101,28 @@ class Session:
             yield
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Wrap a create, update or delete. The first one of the process to succeed then
+    def writing(self) -> Iterator[Callable[[], None]]:
+        """Wrap a create, update or delete. The first one of the process to succeed also
         sweeps the leftovers of interrupted creates, so that every command that changes a
         key removes them even when nothing else lists the keys: unless a walk of this
         process has ended or is under way, one walk of the shared list view (`directory`).
-        It starts once the step has done its work (so with credentials the step proved)
-        and the step waits for it at most `SWEEP_WAIT` seconds, so a sweep that fails or
-        hangs never fails the step nor holds it long; one still going on then finishes on
-        its own (non-daemon) thread, which the provider server waits for when the engine
-        interrupts it at the end of the command."""
-        yield
-        sweeper = self._start_sweep()
+        It starts once the Console API has accepted a write of the step (so with
+        credentials the step proved): when the step calls the function this yields (a
+        create does as soon as its key is made, so that the walk overlaps its rename),
+        else when the step has done its work. The step waits for it at most
+        `SWEEP_WAIT` seconds, so a sweep that fails or hangs never fails the step nor
+        holds it long; one still going on then finishes on its own (non-daemon) thread,
+        which the provider server waits for when the engine interrupts it at the end of
+        the command."""
+        started: list[threading.Thread | None] = []
+
+        def accepted() -> None:
+            if not started:
+                started.append(self._start_sweep())
+
+        yield accepted
+        accepted()
+        sweeper = started[0]
         if sweeper is not None:
             sweeper.join(SWEEP_WAIT)
 
@@ -192,8 +206,10 @@ def session_for_config(config: tuple[tuple[str, str | None], ...]) -> Session:
     the answer, so it is worked out once per distinct config and environment. A bad
     setting is not remembered: its error is raised again, and a fixed environment wins.
     """
-    environment = tuple(os.environ.get(source.env_var) for source in CONFIG_SOURCES)
-    return _resolved_session(config, environment)
+    return _resolved_session(config, tuple(map(os.environ.get, _ENV_VARS)))
+
+
+_ENV_VARS = tuple(source.env_var for source in CONFIG_SOURCES)
 
 
 @functools.lru_cache(maxsize=32)

@@ -39,7 +39,7 @@ from .errors import (
     UnsupportedOperationError,
     scrub,
 )
-from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate
+from .models import ApiKeyCreate, ApiKeyObject, ApiKeyUpdate, OddApiKeyObject
 from .retry import RetryPolicy, parse_retry_after
 from .rules import check_base_url, check_token
 
@@ -84,7 +84,7 @@ def _parse_key(data: Any, method: str, path: str) -> ApiKeyObject:
         odd = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
         if isinstance(data, dict) and odd and not odd & _REQUIRED_FIELDS:
             kept = {k: v for k, v in data.items() if k not in odd}
-            return ApiKeyObject.model_validate(kept).with_odd_fields(tuple(sorted(odd)))
+            return OddApiKeyObject.with_odd_fields(kept, tuple(sorted(odd)))
         detail = f"not a key object ({_validation_detail(exc)})"
         raise UnexpectedResponseError(method, path, detail) from None
 

@@ -50,20 +50,34 @@ class ApiKeyObject(BaseModel):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     key: SecretStr | None = None
+
+    @property
+    def odd_fields(self) -> tuple[str, ...]:
+        """Optional fields whose values could not be read (see `OddApiKeyObject`)."""
+        return ()
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _null_models(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class OddApiKeyObject(ApiKeyObject):
+    """A key some of whose optional fields could not be read and were taken as unset.
+    A class of its own because such keys are rare: a private attribute costs every
+    instance its initialisation, and a list walk builds one per key."""
+
     _odd: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def odd_fields(self) -> tuple[str, ...]:
         return self._odd
 
-    def with_odd_fields(self, names: tuple[str, ...]) -> ApiKeyObject:
-        self._odd = names
-        return self
-
-    @field_validator("models", mode="before")
     @classmethod
-    def _null_models(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def with_odd_fields(cls, data: dict[str, Any], names: tuple[str, ...]) -> OddApiKeyObject:
+        key = cls.model_validate(data)
+        key._odd = names
+        return key
 
 
 class ApiKeyCreate(BaseModel):
