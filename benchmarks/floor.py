@@ -17,6 +17,7 @@ hold under machine load; wall-time ratios do not (the header shows the load).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -293,6 +294,20 @@ def walk_seconds(console: EmulatorHandle) -> float:
         return time.perf_counter() - started
 
 
+def walk_cpu(console: EmulatorHandle) -> float:
+    """CPU seconds of one list walk by a warm client of the same code in this process
+    (least of three; the client runs on the calling thread): an estimate of what the
+    refresh's one walk costs the provider process, which the floor never pays."""
+    with ConsoleClient(console.url, ORGANIZATION, TOKEN) as client:
+        client.list_api_keys()
+        costs = []
+        for _ in range(3):
+            started = time.thread_time()
+            client.list_api_keys()
+            costs.append(time.thread_time() - started)
+    return min(costs)
+
+
 def rtt_seconds(console: EmulatorHandle, samples: int = 10) -> float:
     """Median round trip of one bare request (a one-key list page) with the latency."""
     with httpx.Client(
@@ -324,6 +339,7 @@ class SizeResult:
     create: Phase | None
     floor_create: Phase | None
     rtt: float
+    walk_cpu: float
 
 
 def run_size(console: EmulatorHandle, n: int, args: Any) -> SizeResult:
@@ -361,7 +377,17 @@ def run_size(console: EmulatorHandle, n: int, args: Any) -> SizeResult:
         mine.append(refresh)
         with warm_server(console, blob=FLOOR) as bare:
             floors.append(run_calls(bare, console, reads(bare), read_requests(keys, FLOOR))[0])
-    return SizeResult(n, pages_for(n), walk, least(mine), least(floors), create, floor_create, rtt)
+    return SizeResult(
+        n,
+        pages_for(n),
+        walk,
+        least(mine),
+        least(floors),
+        create,
+        floor_create,
+        rtt,
+        walk_cpu(console),
+    )
 
 
 def least(phases: list[Phase]) -> Phase:
@@ -429,6 +455,10 @@ def deleted_case(console: EmulatorHandle, n: int, latency_ms: int) -> Special:
         2 * pages + 2,
         f"{len(gone)} keys dropped, refresh {ms(phase.wall)}",
     )
+
+
+def per_create_requests(sizes: Sequence[SizeResult]) -> float:
+    return min((s.create.requests / s.n for s in sizes if s.create is not None), default=2.0)
 
 
 def report(
@@ -520,6 +550,17 @@ def report(
                 )
             )
     out.append(table(["operation", "N", "measured", "bound", "ratio", ""], rows))
+    out += [
+        f"   creates run four at a time, so N creates take ceil(N/4) waves of "
+        f"{per_create_requests(sizes):.0f} requests in a row; the least wall any provider "
+        "can reach: "
+        + "; ".join(
+            f"N={s.n}: {math.ceil(s.n / 4)} waves x {s.create.requests / s.n:.2f} x RTT "
+            f"= {ms(math.ceil(s.n / 4) * s.create.requests / s.n * s.rtt)}"
+            for s in sizes
+            if s.create is not None
+        )
+    ]
 
     out += [
         "",
@@ -552,6 +593,16 @@ def report(
                 ]
             )
     out.append(table(["call", "N", "pulumi-edgee", "floor", "ratio", ""], rows))
+    out.append(
+        "   of which the refresh's one list walk (a warm client's, measured apart), which the "
+        "floor never makes: "
+        + "; ".join(
+            f"N={s.n}: {ms(s.walk_cpu / s.n)} per Read, leaving "
+            f"{(s.refresh.cpu - s.walk_cpu) / s.floor_refresh.cpu:.2f}x"
+            for s in sizes
+            if s.floor_refresh.cpu
+        )
+    )
 
     edgee, floor, edgee_read, floor_read = cold
     out += [
