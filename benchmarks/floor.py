@@ -55,7 +55,7 @@ from scale import (
 from pulumi_edgee.console import ConsoleClient
 from pulumi_edgee.emulator.keys import StoredKey, format_timestamp
 from pulumi_edgee.testing import EmulatorHandle, ProviderServer, configured_server, run_emulator
-from pulumi_edgee.testing.provider_server import encode_properties, urn_name, urn_type
+from pulumi_edgee.testing import provider_server as requests
 
 FLOOR = serialize_provider(FloorProvider())
 HERE = Path(__file__).resolve().parent
@@ -115,13 +115,7 @@ def inputs_for(name: str) -> dict[str, Any]:
 
 
 def create_request(name: str, blob: str) -> provider_pb2.CreateRequest:
-    resource = urn(name)
-    return provider_pb2.CreateRequest(
-        urn=resource,
-        name=urn_name(resource),
-        type=urn_type(resource),
-        properties=encode_properties({**inputs_for(name), "__provider": blob}),
-    )
+    return requests.create_request(urn(name), {**inputs_for(name), "__provider": blob})
 
 
 def state_outputs(key: StoredKey, blob: str) -> dict[str, Any]:
@@ -146,20 +140,10 @@ def state_outputs(key: StoredKey, blob: str) -> dict[str, Any]:
 
 
 def read_requests(keys: Sequence[StoredKey], blob: str) -> list[provider_pb2.ReadRequest]:
-    requests = []
-    for key in keys:
-        resource = urn(key.name)
-        requests.append(
-            provider_pb2.ReadRequest(
-                id=key.id,
-                urn=resource,
-                name=urn_name(resource),
-                type=urn_type(resource),
-                properties=encode_properties(state_outputs(key, blob)),
-                inputs=encode_properties(inputs_for(key.name)),
-            )
-        )
-    return requests
+    return [
+        requests.read_request(key.id, urn(key.name), state_outputs(key, blob), inputs_for(key.name))
+        for key in keys
+    ]
 
 
 @dataclass
@@ -197,27 +181,15 @@ def creates(srv: ProviderServer) -> Callable[[provider_pb2.CreateRequest], Any]:
 
 
 def check_request(name: str, blob: str) -> provider_pb2.CheckRequest:
-    return provider_pb2.CheckRequest(
-        urn=urn(name),
-        name=name,
-        type=urn_type(urn(name)),
-        olds=encode_properties({}),
-        news=encode_properties({**inputs_for(name), "__provider": blob}),
-    )
+    return requests.check_request(urn(name), {}, {**inputs_for(name), "__provider": blob})
 
 
 def refused_read(blob: str) -> provider_pb2.ReadRequest:
     """A Read whose state names another organization: pulumi-edgee loads and builds all
     a Read or a Create needs (client, models, session), then refuses before any request.
     The floor answers it as any Read."""
-    resource = urn("warm-up")
-    return provider_pb2.ReadRequest(
-        id="key_warm_up",
-        urn=resource,
-        name=urn_name(resource),
-        type=urn_type(resource),
-        properties=encode_properties({"organizationId": "org_elsewhere", "__provider": blob}),
-    )
+    state = {"organizationId": "org_elsewhere", "__provider": blob}
+    return requests.read_request("key_warm_up", urn("warm-up"), state, {})
 
 
 def read_refused(srv: ProviderServer, blob: str) -> None:
