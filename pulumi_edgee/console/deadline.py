@@ -46,19 +46,27 @@ def current_step() -> Budget | None:
     return typing.cast(Budget | None, getattr(_local, "step", None))
 
 
-@contextmanager
-def step_budget(seconds: float, what: str, *, replace: bool = False) -> Iterator[Budget]:
+class step_budget:
     """Bound everything this thread does inside to `seconds`; a nested budget never
-    outlasts the one around it, unless it `replace`s it (clean-up after a step ran out)."""
-    outer = current_step()
-    budget = Budget(time.monotonic() + seconds, seconds, what)
-    if not replace and outer is not None and outer.deadline < budget.deadline:
-        budget = outer
-    _local.step = budget
-    try:
-        yield budget
-    finally:
-        _local.step = outer
+    outlasts the one around it, unless it `replace`s it (clean-up after a step ran out).
+    A class rather than a generator: every Read enters one."""
+
+    __slots__ = ("_outer", "_replace", "_seconds", "_what")
+
+    def __init__(self, seconds: float, what: str, *, replace: bool = False) -> None:
+        self._seconds, self._what, self._replace = seconds, what, replace
+        self._outer: Budget | None = None
+
+    def __enter__(self) -> Budget:
+        outer = self._outer = current_step()
+        budget = Budget(time.monotonic() + self._seconds, self._seconds, self._what)
+        if not self._replace and outer is not None and outer.deadline < budget.deadline:
+            budget = outer
+        _local.step = budget
+        return budget
+
+    def __exit__(self, *exc_info: object) -> None:
+        _local.step = self._outer
 
 
 @contextmanager
