@@ -186,20 +186,21 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
 
 
 def _unknown_outcome_faults(rng: random.Random) -> tuple[Fault, ...]:
-    """Faults that leave a create's outcome unknown to its client: applied after the
-    client gave up, held then dropped unapplied, applied with the answer lost or
-    unreadable. One create of either stack meets them, while the other stack's create of
-    an identical key goes on."""
-    shape = rng.choice(("late", "held", "lost", "garbled"))
+    """Faults that leave a create's outcome unknown to its client, the create held long
+    enough for the other stack's identical create to be made meanwhile: applied after the
+    client gave up, or held then dropped unapplied, applied with the answer lost, or
+    applied with an unreadable answer. Whichever stack's create comes first meets them."""
+    shape = rng.choice(("late", "dropped", "lost", "garbled"))
     if shape == "late":
         return (Fault("late_apply", "create", 1, (("delay_ms", rng.randint(1200, 2000)),)),)
-    if shape == "held":
-        held = Fault("latency", "create", 1, (("delay_ms", rng.randint(500, 900)),))
+    held = Fault("latency", "create", 1, (("delay_ms", rng.randint(500, 900)),))
+    if shape == "dropped":
         return (held, Fault("drop_connection", "create", 1))
     if shape == "lost":
         answer = ("drop", True) if rng.random() < 0.5 else ("status", rng.choice(_STATUSES))
-        return (Fault("apply_then_fail", "create", 1, (answer,)),)
-    return (Fault("apply_then_garble", "create", 1, (("status", rng.choice((200, 201))),)),)
+        return (held, Fault("apply_then_fail", "create", 1, (answer,)))
+    status = ("status", rng.choice((200, 201)))
+    return (held, Fault("apply_then_garble", "create", 1, (status,)))
 
 
 def _mix_in(rng: random.Random, steps: list[ScenarioStep]) -> None:
