@@ -1054,8 +1054,7 @@ class _ScenarioRun:
             + (f"refused: {_reason(attempt.error)}" if attempt.error else "ok")
         )
         for detail in found:
-            detail = f"{step}, configured for {OTHER_ORGANIZATION}: {detail}"
-            self.problem(number, "wrong_organization_accepted", detail)
+            self.problem(number, "wrong_organization_accepted", f"{step}: {detail}")
         # Go on from the state as it was, so one wrong answer is not counted again.
         self.stack.resources, self.stack.pending_deletes = state
 
