@@ -17,6 +17,12 @@ stack is checked:
 - lost secret: a resource whose stored `key` is not the emulator's secret for its id;
 - ghost: a resource in state whose key no longer exists;
 - mismatch: after an `up` or `destroy`, state or live keys that differ from the program;
+- owned by two stacks: with a second stack in the organization (`ScenarioStep.second_stack`,
+  checked like the first after every step and destroyed when the scenario ends), a key
+  id in both stacks' states, or in a stack's state when the other stack held it first;
+- wrong organization accepted: a command configured for another organization the token
+  reaches (`ScenarioStep.other_organization_first`) that did not fail naming both
+  organizations, changed the state or deleted a key of either organization;
 - not idempotent: the re-run of a command that had succeeded still changed something;
 - unrepaired: the re-run failed too (the user is stuck);
 - hang: a command that took longer than `HANG_SECONDS`;
