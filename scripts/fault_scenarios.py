@@ -12,14 +12,19 @@ one or two fault rules are armed (429 bursts with `Retry-After`, 5xx, apply-then
 dropped connections, latency spikes, writes applied after the client gave up, 2xx answers
 that cannot be read, answers dripped a byte at a time, list pages that never end; on the
 paths that command uses or on any path), or the Console clock is skewed, or a key with
-odd fields made by another tool appears in the organization. The
-harness runs each command, re-runs it as a user would, and checks the invariants its
-docstring lists; this script prints what it found, with a replay command per problem.
+odd fields made by another tool appears in the organization. Some scenarios
+also get a second stack in the same organization whose `up` of identical keys runs at
+the same time as a create step whose outcome the faults make unknown (it is destroyed
+when the scenario ends), or a refresh or destroy that first runs with the configuration
+pointing at another organization the token reaches. The harness runs each command,
+re-runs it as a user would, and checks the invariants its docstring lists; this script
+prints what it found, with a replay command per problem.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import sys
@@ -71,6 +76,10 @@ _ODD_KEYS: tuple[dict[str, Any], ...] = (
     {"name": "beta", "active": "maybe", "expires_at": 17},
 )
 _COUNTS: dict[int | None, int] = {1: 45, 2: 20, 3: 6, 4: 4, 5: 10, 6: 4, 8: 3, None: 8}
+# Shares of scenarios with a second stack, and with a command pointed at another
+# organization: modest, so a run's length stays about the same.
+SECOND_STACK_SHARE = 0.1
+OTHER_ORGANIZATION_SHARE = 0.08
 
 
 def _random_inputs(rng: random.Random) -> dict[str, Any]:
@@ -176,6 +185,38 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
     return Fault(kind, target, count, tuple(sorted(options.items())))
 
 
+def _unknown_outcome_faults(rng: random.Random) -> tuple[Fault, ...]:
+    """Faults that leave a create's outcome unknown to its client, the create held long
+    enough for the other stack's identical create to be made meanwhile: applied after the
+    client gave up, or held then dropped unapplied, applied with the answer lost, or
+    applied with an unreadable answer. Whichever stack's create comes first meets them."""
+    shape = rng.choice(("late", "dropped", "lost", "garbled"))
+    if shape == "late":
+        return (Fault("late_apply", "create", 1, (("delay_ms", rng.randint(1200, 2000)),)),)
+    held = Fault("latency", "create", 1, (("delay_ms", rng.randint(500, 900)),))
+    if shape == "dropped":
+        return (held, Fault("drop_connection", "create", 1))
+    if shape == "lost":
+        answer = ("drop", True) if rng.random() < 0.5 else ("status", rng.choice(_STATUSES))
+        return (held, Fault("apply_then_fail", "create", 1, (answer,)))
+    status = ("status", rng.choice((200, 201)))
+    return (held, Fault("apply_then_garble", "create", 1, (status,)))
+
+
+def _mix_in(rng: random.Random, steps: list[ScenarioStep]) -> None:
+    """Make one step that creates keys a two-stack step, and one refresh or destroy
+    first run pointed at another organization, each in a share of the scenarios."""
+    if rng.random() < SECOND_STACK_SHARE:
+        creating = [n for n, s in enumerate(steps) if s.kind in ("create", "add", "replace")]
+        number = rng.choice(creating)
+        faults = _unknown_outcome_faults(rng)
+        steps[number] = dataclasses.replace(steps[number], faults=faults, second_stack=True)
+    if rng.random() < OTHER_ORGANIZATION_SHARE:
+        reading = [n for n, s in enumerate(steps) if s.kind in ("refresh", "destroy")]
+        number = rng.choice(reading)
+        steps[number] = dataclasses.replace(steps[number], other_organization_first=True)
+
+
 def generate_scenario(seed: int, index: int) -> Scenario:
     """The scenario number `index` of the run seeded with `seed` (independent of others)."""
     rng = random.Random(f"fault-scenarios/{seed}/{index}")  # noqa: S311 - not for security
@@ -219,6 +260,8 @@ def generate_scenario(seed: int, index: int) -> Scenario:
             faults = tuple(_random_fault(rng, kind) for _ in range(rng.choice((1, 1, 2))))
         snapshot = {name: dict(inputs) for name, inputs in program.items()}
         steps.append(ScenarioStep(kind, {} if kind == "destroy" else snapshot, faults, out_of_band))
+    # A stream of its own: the steps above are the same with or without the mixed-in kinds.
+    _mix_in(random.Random(f"fault-scenarios/{seed}/{index}/mixed-in"), steps)  # noqa: S311
     return Scenario(seed, index, tuple(steps))
 
 
@@ -248,6 +291,12 @@ def render(report: Report) -> str:
     lines.append(
         "leftovers of interrupted creates (marker-named, in no state) removed by the next "
         f"listing: {report.leftovers_removed}"
+    )
+    mixed = report.mixed_in
+    lines.append(
+        f"scenarios with a second stack of identical keys: {mixed['second stack']} (creates "
+        f"of both stacks in flight at once: {mixed['second stack, creates at once']}); with "
+        f"a command pointed at another organization: {mixed['other organization']}"
     )
     if report.manual_cleanups:
         total = sum(report.manual_cleanups.values())

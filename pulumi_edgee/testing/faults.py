@@ -17,6 +17,12 @@ stack is checked:
 - lost secret: a resource whose stored `key` is not the emulator's secret for its id;
 - ghost: a resource in state whose key no longer exists;
 - mismatch: after an `up` or `destroy`, state or live keys that differ from the program;
+- owned by two stacks: with a second stack in the organization (`ScenarioStep.second_stack`,
+  checked like the first after every step and destroyed when the scenario ends), a key
+  id in both stacks' states, or in a stack's state when the other stack held it first;
+- wrong organization accepted: a command configured for another organization the token
+  reaches (`ScenarioStep.other_organization_first`) that did not fail naming both
+  organizations, changed the state or deleted a key of either organization;
 - not idempotent: the re-run of a command that had succeeded still changed something;
 - unrepaired: the re-run failed too (the user is stuck);
 - hang: a command that took longer than `HANG_SECONDS`;
@@ -36,6 +42,8 @@ The real server is restarted every few hundred commands to bound its memory.
 from __future__ import annotations
 
 import contextlib
+import copy
+import itertools
 import os
 import queue
 import re
@@ -46,7 +54,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pulumi_edgee import markers
@@ -73,6 +81,7 @@ __all__ = [
     "CONDITION_KINDS",
     "FAULT_KINDS",
     "ORGANIZATION",
+    "OTHER_ORGANIZATION",
     "TARGETS",
     "TOKEN",
     "Fault",
@@ -91,6 +100,8 @@ __all__ = [
 
 TOKEN = "tok_fault_scenarios_7c1e4b2a9d"  # noqa: S105 - the emulator's test token
 ORGANIZATION = "org_faults"
+# A second organization the same token reaches: a stack pointed at it by mistake.
+OTHER_ORGANIZATION = "org_faults_other"
 # The payload state holds; each provider process runs a fresh instance of its own.
 PROVIDER = provider_payload()
 
@@ -172,12 +183,21 @@ class Fault:
 @dataclass(frozen=True)
 class ScenarioStep:
     """One command on the model stack: the program it runs (for `up`), the faults armed
-    first, and for a refresh the resource whose key someone deletes in the Console."""
+    first, and for a refresh the resource whose key someone deletes in the Console.
+
+    `second_stack`: a second stack of the organization runs `up` of the same program (keys
+    with identical settings) at the same time, under the same faults; it stays until the
+    scenario ends, then is destroyed. `other_organization_first`: before the command, the
+    same command runs with the configuration pointing at another organization the token
+    reaches, which must fail and change nothing.
+    """
 
     kind: StepKind
     program: dict[str, dict[str, Any]]
     faults: tuple[Fault, ...]
     deleted_out_of_band: str | None = None
+    second_stack: bool = False
+    other_organization_first: bool = False
 
     @property
     def command(self) -> Command:
@@ -185,8 +205,16 @@ class ScenarioStep:
 
     def __str__(self) -> str:
         faults = "; ".join(map(str, self.faults)) or "no fault"
-        extra = f", key of {self.deleted_out_of_band} deleted in the Console first"
-        return f"{self.kind} [{faults}]" + (extra if self.deleted_out_of_band else "")
+        extras = [
+            f"key of {self.deleted_out_of_band} deleted in the Console first"
+            if self.deleted_out_of_band
+            else "",
+            "a second stack runs `up` of the same program at once" if self.second_stack else "",
+            f"first run configured for {OTHER_ORGANIZATION}"
+            if self.other_organization_first
+            else "",
+        ]
+        return f"{self.kind} [{faults}]" + "".join(f", {e}" for e in extras if e)
 
 
 @dataclass(frozen=True)
@@ -233,6 +261,8 @@ CATEGORIES = (
     "lost_secrets",
     "ghosts",
     "mismatches",
+    "owned_by_two_stacks",
+    "wrong_organization_accepted",
     "not_idempotent",
     "unrepaired",
     "hangs",
@@ -258,6 +288,10 @@ class Report:
     failure_reasons: Counter[str] = field(default_factory=Counter)
     manual_cleanups: Counter[str] = field(default_factory=Counter)
     leftovers_removed: int = 0
+    # Scenarios with each mixed-in kind that ran: "second stack" (and "second stack,
+    # creates at once" when both stacks' creates were in flight together), "other
+    # organization".
+    mixed_in: Counter[str] = field(default_factory=Counter)
     broken: Counter[str] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
     elapsed: float = 0.0
@@ -304,6 +338,7 @@ class Report:
         self.failure_reasons.update(other.failure_reasons)
         self.manual_cleanups.update(other.manual_cleanups)
         self.leftovers_removed += other.leftovers_removed
+        self.mixed_in.update(other.mixed_in)
         for problem in other.problems:
             if len(self.problems) < self.max_problems:
                 self.problems.append(problem)
@@ -330,9 +365,9 @@ def urn(name: str) -> str:
     return ModelStack(project="scenarios", stack="faults").urn(name)
 
 
-def new_stack() -> ModelStack:
+def new_stack(name: str = "faults") -> ModelStack:
     """An empty scenario stack."""
-    return ModelStack(project="scenarios", stack="faults")
+    return ModelStack(project="scenarios", stack=name)
 
 
 class StepFailed(Exception):
@@ -414,12 +449,22 @@ class Harness:
         if cert_dir is None:
             cert_dir = self._exit.enter_context(tempfile.TemporaryDirectory(prefix="edgee-no-ca-"))
         self._env = _provider_process_env(cert_dir)
+        extra = [OTHER_ORGANIZATION]
         self.emulator: EmulatorHandle = self._exit.enter_context(
-            run_emulator(token=TOKEN, organization_id=ORGANIZATION)
+            run_emulator(token=TOKEN, organization_id=ORGANIZATION, extra_organization_ids=extra)
         )
-        self._app = ConsoleApp(self.emulator.backend, token=TOKEN, organization_id=ORGANIZATION)
+        self._app = ConsoleApp(
+            self.emulator.backend,
+            token=TOKEN,
+            organization_id=ORGANIZATION,
+            extra_organization_ids=extra,
+        )
         self._server: ProviderServer | None = None
         self._generations = 0
+        # Two stacks' commands may start at once: a provider binds the server's last
+        # Configure on its first call, and the server must not restart under a command.
+        self._lock = threading.Lock()
+        self._active = 0
         self._urls: set[str] = set()
         self.leaks = LeakDetector()
         self.leaks.add_secrets(TOKEN)
@@ -437,32 +482,37 @@ class Harness:
 
     def _stop_server(self) -> None:
         if self._server is not None:
-            self._server.stop()
-            for label, text in (
-                ("server stdout", self._server.stdout_text()),
-                ("server stderr", self._server.stderr_text()),
-            ):
-                self.leaks.record(label, text)
-                # The server outlives many scenarios: look for any gateway key, too.
-                if _GATEWAY_KEY.search(text):
-                    self.log_leaks.append(f"a gateway key in the provider's {label}")
+            self._stop(self._server)
             self._server = None
             self._urls.clear()
 
+    def _stop(self, server: ProviderServer) -> None:
+        """Stop a server and search what it wrote for secrets."""
+        server.stop()
+        for label, text in (
+            ("server stdout", server.stdout_text()),
+            ("server stderr", server.stderr_text()),
+        ):
+            self.leaks.record(label, text)
+            # The server outlives many scenarios: look for any gateway key, too.
+            if _GATEWAY_KEY.search(text):
+                self.log_leaks.append(f"a gateway key in the provider's {label}")
+
     def _current_server(self) -> ProviderServer:
         """The running server; a new one after `restart_every` processes."""
-        if self._server is None or self._generations >= self.restart_every:
+        restart = self._generations >= self.restart_every and self._active == 0
+        if self._server is None or restart:
             self._stop_server()
             self._server = ProviderServer(project="scenarios", env=self._env)
             self._server.get_plugin_info()
             self._generations = 0
         return self._server
 
-    def _configured(self, url: str) -> ProviderServer:
+    def _configured(self, url: str, organization: str = ORGANIZATION) -> ProviderServer:
         self._generations += 1
         assert self._server is not None
         self._server.configure(
-            edgee_config(url, token=TOKEN, organization=ORGANIZATION),
+            edgee_config(url, token=TOKEN, organization=organization),
             secret_keys=SECRET_CONFIG_KEYS,
         )
         return self._server
@@ -485,25 +535,37 @@ class Harness:
                 each.stop()
 
     @contextlib.contextmanager
-    def process(self, leaks: LeakDetector | None = None) -> Iterator[ProviderProcess]:
-        """A provider process for one command (see the module docstring)."""
+    def process(
+        self, leaks: LeakDetector | None = None, organization: str = ORGANIZATION
+    ) -> Iterator[ProviderProcess]:
+        """A provider process for one command (see the module docstring), configured for
+        `organization`; safe to use from two threads at once."""
         leaks = self.leaks if leaks is None else leaks
-        if not self.fresh_processes:
-            if self._server is None:
-                self._current_server()
-                self._configured(self.emulator.url)
-            assert self._server is not None
-            yield ProviderProcess(self._server, PROVIDER, leaks)
+        if not self.fresh_processes and organization == ORGANIZATION:
+            with self._lock:
+                if self._server is None:
+                    self._current_server()
+                    self._configured(self.emulator.url)
+                server = self._server
+            assert server is not None
+            yield ProviderProcess(server, PROVIDER, leaks)
             return
-        self._current_server()
-        with self._endpoint() as url:
-            server = self._configured(url)
-            instance = ApiKeyProvider()
-            instance.process = (os.getpid(), id(self), url)  # type: ignore[attr-defined]
-            provider = provider_payload(instance)
-            # The server configures a provider on its first call, with the last Configure.
-            server.check(urn("warm-up"), {}, {"name": "warm-up", "__provider": provider})
-            yield ProviderProcess(server, provider, leaks)
+        with contextlib.ExitStack() as held:
+            with self._lock:
+                server = self._current_server()
+                url = held.enter_context(self._endpoint())
+                self._configured(url, organization)
+                instance = ApiKeyProvider()
+                instance.process = (os.getpid(), id(self), url)  # type: ignore[attr-defined]
+                provider = provider_payload(instance)
+                # The server configures a provider on its first call, with the last Configure.
+                server.check(urn("warm-up"), {}, {"name": "warm-up", "__provider": provider})
+                self._active += 1
+            try:
+                yield ProviderProcess(server, provider, leaks)
+            finally:
+                with self._lock:
+                    self._active -= 1
 
     def up(self, stack: ModelStack, program: Mapping[str, dict[str, Any]]) -> None:
         """`pulumi up` of `program` on `stack`; raises StepFailed as the CLI would fail."""
@@ -631,7 +693,8 @@ def inconsistencies(
             names = [name for name, r in entries if r.id == key_id]
             found.append(Inconsistency("duplicates", f"{names} all hold key {key_id}", key_id))
         if key_id in elsewhere:
-            found.append(Inconsistency("duplicates", f"{key_id} is another stack's key", key_id))
+            detail = f"{key_id} is also in another stack's state"
+            found.append(Inconsistency("owned_by_two_stacks", detail, key_id))
     for key_id, key in live.items():
         if key_id not in ids and key_id not in elsewhere:
             detail = f"live key {key_id} ({key['name']!r}) is in no resource"
@@ -670,6 +733,46 @@ def inconsistencies(
     return found
 
 
+def taken_from_another_stack(
+    stacks: Mapping[str, ModelStack], first_held: dict[str, str]
+) -> list[Inconsistency]:
+    """Keys a stack holds that another stack held first (in `first_held`, key id to stack,
+    which this extends with the ids seen for the first time). Ids are never reused, so
+    the first stack to hold a key made it: a later holder took another stack's key, even
+    once the first has let it go (deleted it from under the taker, or was destroyed)."""
+    found: list[Inconsistency] = []
+    for label, stack in stacks.items():
+        for key_id in sorted({resource.id for _, resource in stack.all()}):
+            first = first_held.setdefault(key_id, label)
+            if first != label:
+                detail = f"stack {label!r} holds {key_id}, which stack {first!r} held first"
+                found.append(Inconsistency("owned_by_two_stacks", detail, key_id))
+    return found
+
+
+def misdirection_problems(
+    error: str | None,
+    state: tuple[object, object],
+    state_after: tuple[object, object],
+    keys: Mapping[str, str],
+    keys_after: Mapping[str, str],
+) -> list[str]:
+    """What a command configured for `OTHER_ORGANIZATION` on a stack of `ORGANIZATION`
+    did wrong: it must fail naming both organizations, leave the state as it was and
+    delete no key of either organization (`keys`: key id to organization)."""
+    found: list[str] = []
+    if error is None:
+        found.append("the command succeeded")
+    elif ORGANIZATION not in error or OTHER_ORGANIZATION not in error:
+        found.append(f"the error does not name both organizations: {_reason(error)}")
+    if state_after != state:
+        found.append("the stack's state changed")
+    gone = sorted(f"{k} ({org})" for k, org in keys.items() if k not in keys_after)
+    if gone:
+        found.append(f"keys deleted: {', '.join(gone)}")
+    return found
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -678,6 +781,39 @@ class _Attempt:
     error: str | None
     calls: list[str]
     requests: list[dict[str, Any]]
+
+
+def creates_at_once(requests: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether two of these logged requests were creates in flight at the same time (one
+    stack's creates run one after another: two stacks were creating at once)."""
+    spans = sorted(
+        (start, start + timedelta(milliseconds=float(r["duration_ms"])))
+        for r in requests
+        if r["method"] == "POST" and re.fullmatch(_KEYS, str(r["path"]))
+        for start in [datetime.fromisoformat(str(r["started_at"]).replace("Z", "+00:00"))]
+    )
+    return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
+
+
+def _in_thread(work: Callable[[], None]) -> Callable[[], None]:
+    """Start `work` in a thread; the call returned waits for it and raises what it raised."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised by the waiting thread
+            raised.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if raised:
+            raise raised[0]
+
+    return wait
 
 
 class _ScenarioRun:
@@ -692,6 +828,15 @@ class _ScenarioRun:
         self.report = report
         self.log = log
         self.stack = new_stack()
+        # The organization's second stack (`ScenarioStep.second_stack`) once it ran, the
+        # program it last applied and the error of its last command.
+        self.twin: ModelStack | None = None
+        self.twin_program: dict[str, dict[str, Any]] = {}
+        self.twin_error: str | None = None
+        # Which stack held each key id first (`taken_from_another_stack`).
+        self.first_held: dict[str, str] = {}
+        # The mixed-in kinds this scenario ran (`Report.mixed_in`).
+        self.mixed: set[str] = set()
         # Keys another tool made (`odd_key`): not the stack's, left out of the checks.
         self.foreign: set[str] = set()
         # A detector per scenario: searching is quadratic, scenarios are independent.
@@ -708,6 +853,10 @@ class _ScenarioRun:
         )
         self.say(f"    PROBLEM [{category}] {detail}")
 
+    def stacks(self) -> dict[str, ModelStack]:
+        """The organization's stacks by name."""
+        return {"faults": self.stack} | ({"twin": self.twin} if self.twin is not None else {})
+
     def run(self) -> None:
         self.emulator.reset()
         self.report.scenarios += 1
@@ -715,33 +864,50 @@ class _ScenarioRun:
             for number, step in enumerate(self.scenario.steps):
                 if not self.run_step(number, step):
                     break
+            else:
+                self.retire_twin(len(self.scenario.steps))
         finally:
             self.emulator.reset()
+        self.report.mixed_in.update(self.mixed)
         for label, secret in self.leaks.leaks():
             self.problem(-1, "leaks", f"{secret} found in {label}")
 
-    def attempt(self, step: ScenarioStep) -> _Attempt:
+    def attempt(
+        self,
+        label: str,
+        command: Callable[[ProviderProcess], None],
+        *,
+        organization: str = ORGANIZATION,
+        alongside: Callable[[], None] | None = None,
+    ) -> _Attempt:
+        """Run a command in a provider process of its own (and `alongside`, if given, in
+        a thread at the same time)."""
         started = time.monotonic()
         try:
-            return self._attempt(step)
+            return self._attempt(command, organization, alongside)
         finally:
             took = time.monotonic() - started
             if took > HANG_SECONDS:
-                self.problem(-1, "hangs", f"{step}: a {step.command} took {took:.0f} s")
+                self.problem(-1, "hangs", f"{label} took {took:.0f} s")
 
-    def _attempt(self, step: ScenarioStep) -> _Attempt:
-        with self.harness.process() as process:
+    def _attempt(
+        self,
+        command: Callable[[ProviderProcess], None],
+        organization: str,
+        alongside: Callable[[], None] | None,
+    ) -> _Attempt:
+        with self.harness.process(organization=organization) as process:
             calls_before = len(process.server.calls)
             error: str | None = None
+            wait = _in_thread(alongside) if alongside is not None else None
             try:
-                if step.command == "up":
-                    process.up(self.stack, step.program)
-                elif step.command == "refresh":
-                    process.refresh(self.stack)
-                else:
-                    process.destroy(self.stack)
+                command(process)
             except StepFailed as failure:
                 error = failure.details
+            finally:
+                if wait is not None:
+                    wait()
+            # The calls (and requests) of a command run alongside are counted here too.
             calls = [c for c in process.server.calls[calls_before:] if c != "Configure"]
         requests = self.harness.take_requests()
         self.report.commands += 1
@@ -752,6 +918,26 @@ class _ScenarioRun:
                 self.report.faults_fired[str(request["fault"])] += 1
         return _Attempt(error, calls, requests)
 
+    def command(self, step: ScenarioStep) -> Callable[[ProviderProcess], None]:
+        """The step's command on the scenario's (first) stack."""
+        if step.command == "up":
+            return lambda process: process.up(self.stack, step.program)
+        if step.command == "refresh":
+            return lambda process: process.refresh(self.stack)
+        return lambda process: process.destroy(self.stack)
+
+    def twin_command(self, command: Callable[[ProviderProcess, ModelStack], None]) -> None:
+        """A command of the second stack in a provider process of its own; its error is
+        kept in `twin_error` (this runs in a thread, alongside the first stack's)."""
+        assert self.twin is not None
+        self.report.commands += 1
+        self.twin_error = None
+        with self.harness.process() as process:
+            try:
+                command(process, self.twin)
+            except StepFailed as failure:
+                self.twin_error = failure.details
+
     def run_step(self, number: int, step: ScenarioStep) -> bool:
         """Run a step, re-run it, check the stack; False when the scenario cannot go on."""
         self.report.steps[step.kind] += 1
@@ -761,10 +947,24 @@ class _ScenarioRun:
             with contextlib.suppress(Exception):
                 self.emulator.backend.delete_key(ORGANIZATION, key_id)
         self.emulator.clear_faults()
+        if step.other_organization_first:
+            self.misdirected(number, step)
         for fault in step.faults:
             self.arm(fault)
             self.report.faults_armed[fault.kind] += 1
-        first = self.attempt(step)
+        alongside: Callable[[], None] | None = None
+        if step.second_stack:
+            self.mixed.add("second stack")
+            self.twin = self.twin or new_stack("twin")
+            self.twin_program = step.program
+
+            def twin_up() -> None:
+                self.twin_command(lambda process, twin: process.up(twin, step.program))
+
+            alongside = twin_up
+        first = self.attempt(f"{step}: a {step.command}", self.command(step), alongside=alongside)
+        if step.second_stack and creates_at_once(first.requests):
+            self.mixed.add("second stack, creates at once")
         self.emulator.clear_faults()
         fired = Counter(str(r["fault"]) for r in first.requests if r.get("fault"))
         self.say(
@@ -776,7 +976,7 @@ class _ScenarioRun:
             self.report.failed_steps[step.kind] += 1
             self.report.failure_reasons[_reason(first.error)] += 1
             self.say(f"    error: {_reason(first.error)}")
-        rerun = self.attempt(step)
+        rerun = self.attempt(f"{step}: a {step.command}", self.command(step))
         self.say(f"    re-run: {'FAILED' if rerun.error else 'ok'}; calls {rerun.calls}")
         if rerun.error:
             self.problem(
@@ -785,10 +985,84 @@ class _ScenarioRun:
             return False
         if first.error is None:
             self.check_noop(number, step, rerun)
-        healthy = self.check_stack(number, step, errors)
+        if step.second_stack and not self.repair_twin(number, step, errors):
+            return False
+        program = None if step.command == "refresh" else step.program
+        healthy = self.check_stack(number, str(step), program, errors)
         if first.error and healthy:
             self.report.repaired_steps[step.kind] += 1
         return healthy
+
+    def repair_twin(self, number: int, step: ScenarioStep, errors: list[str]) -> bool:
+        """Re-run the second stack's `up` if it failed, as its owner would; False when
+        that failed too."""
+        if self.twin_error is None:
+            self.say("    second stack's up: ok")
+            return True
+        errors.append(self.twin_error)
+        self.report.failure_reasons[_reason(self.twin_error)] += 1
+        self.say(f"    second stack's up FAILED: {_reason(self.twin_error)}")
+        self.twin_command(lambda process, twin: process.up(twin, step.program))
+        if self.twin_error is None:
+            return True
+        reason = _reason(self.twin_error)
+        self.problem(number, "unrepaired", f"{step}: the second stack's re-run failed: {reason}")
+        return False
+
+    def retire_twin(self, number: int) -> None:
+        """Destroy the second stack once the scenario is done, then check that both stacks
+        left nothing behind."""
+        if self.twin is None:
+            return
+        self.say(f"  step {number}: destroy of the second stack")
+        self.twin_program = {}
+        errors: list[str] = []
+        for _ in range(2):  # the owner re-runs a failed destroy
+            self.twin_command(lambda process, twin: process.destroy(twin))
+            self.report.console_requests += len(self.harness.take_requests())
+            self.say(f"    {'FAILED' if self.twin_error else 'ok'}")
+            if self.twin_error is None:
+                break
+            errors.append(self.twin_error)
+        else:
+            assert self.twin_error is not None
+            reason = _reason(self.twin_error)
+            self.problem(number, "unrepaired", f"the second stack's destroy failed: {reason}")
+            return
+        self.check_stack(number, "destroy of the second stack", None, errors)
+
+    def misdirected(self, number: int, step: ScenarioStep) -> None:
+        """Run the step's command configured for the other organization: it must fail and
+        change nothing (`misdirection_problems`). A key of that organization named like
+        one of the stack's is there to be left alone too."""
+        if not self.stack.resources:
+            return
+        self.mixed.add("other organization")
+        backend = self.emulator.backend
+        name = next(iter(self.stack.resources.values())).outputs.get("name")
+        backend.create_key(OTHER_ORGANIZATION, {"name": str(name)})
+        state = copy.deepcopy((self.stack.resources, self.stack.pending_deletes))
+        keys = {key.id: key.organization_id for key in backend.all_keys()}
+        attempt = self.attempt(
+            f"{step}: a {step.command} for {OTHER_ORGANIZATION}",
+            self.command(step),
+            organization=OTHER_ORGANIZATION,
+        )
+        found = misdirection_problems(
+            attempt.error,
+            state,
+            (self.stack.resources, self.stack.pending_deletes),
+            keys,
+            {key.id: key.organization_id for key in backend.all_keys()},
+        )
+        self.say(
+            f"    configured for {OTHER_ORGANIZATION}: "
+            + (f"refused: {_reason(attempt.error)}" if attempt.error else "ok")
+        )
+        for detail in found:
+            self.problem(number, "wrong_organization_accepted", f"{step}: {detail}")
+        # Go on from the state as it was, so one wrong answer is not counted again.
+        self.stack.resources, self.stack.pending_deletes = state
 
     def own_keys(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.harness.live_keys().items() if k not in self.foreign}
@@ -807,14 +1081,14 @@ class _ScenarioRun:
         in no state, and removed by the next listing after their marker expired. Wait for
         that, then list through the provider: a refresh of the stack, or a read of a key
         that does not exist when the stack is empty. False when there was none."""
-        held = {r.id for _, r in self.stack.all()}
+        held = {r.id for stack in self.stacks().values() for _, r in stack.all()}
         found = {
             key_id: marker
             for key_id, key in live.items()
             if (marker := markers.parse(str(key["name"]))) is not None
         }
         for key_id in found.keys() & held:
-            self.problem(number, "duplicates", f"leftover {key_id} is in the stack's state")
+            self.problem(number, "duplicates", f"leftover {key_id} is in a stack's state")
         leftovers = {k: m for k, m in found.items() if k not in held}
         if not leftovers:
             return False
@@ -852,27 +1126,43 @@ class _ScenarioRun:
                 f"and requests {writes}",
             )
 
-    def check_stack(self, number: int, step: ScenarioStep, errors: Sequence[str]) -> bool:
+    def check_stack(
+        self,
+        number: int,
+        label: str,
+        program: Mapping[str, Mapping[str, Any]] | None,
+        errors: Sequence[str],
+    ) -> bool:
+        """Check every stack of the organization against the live keys (the first against
+        `program`, the second against the program it last applied) and against each other."""
         # A create applied late may land while this runs: look again after each removal.
         for _ in range(3):
             live = self.own_keys()
             if not self.remove_leftovers(number, live):
                 break
-        program = None if step.command == "refresh" else step.program
+        found = inconsistencies(self.stack, live, program, others=list(self.stacks().values())[1:])
+        if self.twin is not None:
+            found += inconsistencies(self.twin, live, self.twin_program, others=[self.stack])
+        found += taken_from_another_stack(self.stacks(), self.first_held)
         healthy = True
-        for found in inconsistencies(self.stack, live, program):
-            if found.category == "orphans" and found.key_id is not None:
-                name = live[found.key_id]["name"]
+        seen: set[tuple[str, str]] = set()
+        for each in found:
+            if each.key_id is not None:
+                if (each.category, each.key_id) in seen:
+                    continue  # both stacks' checks see an orphan or a shared key
+                seen.add((each.category, each.key_id))
+            if each.category == "orphans" and each.key_id is not None:
+                name = live[each.key_id]["name"]
                 told = [
-                    e for e in errors if found.key_id in e or f"look for a key named {name!r}" in e
+                    e for e in errors if each.key_id in e or f"look for a key named {name!r}" in e
                 ]
                 if told:
                     # An error named this key for manual clean-up: do as it says, go on.
                     self.report.manual_cleanups[_reason(told[0])] += 1
-                    self.say(f"    manual clean-up of {found.key_id}, as an error asked")
-                    self.emulator.backend.delete_key(ORGANIZATION, found.key_id)
+                    self.say(f"    manual clean-up of {each.key_id}, as an error asked")
+                    self.emulator.backend.delete_key(ORGANIZATION, each.key_id)
                     continue
-            self.problem(number, found.category, f"{step}: {found.detail}")
+            self.problem(number, each.category, f"{label}: {each.detail}")
             healthy = False
         return healthy
 

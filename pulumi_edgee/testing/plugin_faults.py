@@ -63,18 +63,36 @@ class PluginHarness(Harness):
         return self._server
 
     @contextlib.contextmanager
-    def process(self, leaks: LeakDetector | None = None) -> Iterator[ProviderProcess]:
+    def process(
+        self, leaks: LeakDetector | None = None, organization: str = ORGANIZATION
+    ) -> Iterator[ProviderProcess]:
         leaks = self.leaks if leaks is None else leaks
-        self._current_server()
-        with self._endpoint() as url:
-            self._generations += 1
-            server = self._current_server()
+        with contextlib.ExitStack() as held:
+            with self._lock:
+                if self._active:
+                    # Another stack's command is running (its Configure holds the shared
+                    # process): a plugin process of its own, as the CLI starts per stack.
+                    server: ProviderServer = _ScenarioPlugin(
+                        self._engine_log.address, env=self._env
+                    )
+                    held.callback(self._stop, server)
+                    server.get_plugin_info()
+                else:
+                    self._generations += 1
+                    server = self._current_server()
+                url = held.enter_context(self._endpoint())
+                self._active += 1
+            held.callback(self._release)
             server.configure(
-                edgee_config(url, token=TOKEN, organization=ORGANIZATION),
+                edgee_config(url, token=TOKEN, organization=organization),
                 secret_keys=SECRET_CONFIG_KEYS,
             )
             # The plugin has no `__provider`: the payload the model sends is ignored.
             yield ProviderProcess(server, "", leaks)
+
+    def _release(self) -> None:
+        with self._lock:
+            self._active -= 1
 
     def close(self) -> None:
         super().close()

@@ -101,6 +101,22 @@ def test_no_duplicate_and_no_ghost(report: Report) -> None:
     assert report.count("ghosts") == 0, problems(report, "ghosts")
 
 
+def test_no_key_owned_by_two_stacks(report: Report) -> None:
+    """Scenarios with a second stack creating identical keys at the same moment as a
+    create whose outcome is unknown: neither stack ever holds the other's key."""
+    assert report.mixed_in["second stack"] >= SCENARIOS // 20, dict(report.mixed_in)
+    assert report.mixed_in["second stack, creates at once"] > 0, dict(report.mixed_in)
+    assert report.count("owned_by_two_stacks") == 0, problems(report, "owned_by_two_stacks")
+
+
+def test_a_command_pointed_at_another_organization_is_refused_and_changes_nothing(
+    report: Report,
+) -> None:
+    assert report.mixed_in["other organization"] >= SCENARIOS // 20, dict(report.mixed_in)
+    found = problems(report, "wrong_organization_accepted")
+    assert report.count("wrong_organization_accepted") == 0, found
+
+
 def test_no_lost_secret(report: Report) -> None:
     assert report.lost_secrets == 0, problems(report, "lost_secrets")
 
