@@ -275,7 +275,7 @@ def _finish(
         live = _update_key(session, made.id, changes)
     except (ApiKeyError, ConsoleError) as error:
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
-        _abandon(session, made.id, reason)
+        _abandon(session, made.id, reason, marker)
     if live.name == marker.name:  # a key in state must never look like a leftover
         _abandon(session, made.id, f"renaming new API key {made.id} to {spec.name!r} failed")
     _report_odd(live)
@@ -322,19 +322,41 @@ def _shows(live: ApiKeyObject, name: str, value: Any) -> bool:
     return bool(getattr(live, name) == value)
 
 
-def _abandon(session: Session, key_id: str, reason: str) -> NoReturn:
+def _abandon(session: Session, key_id: str, reason: str, marker: Marker | None = None) -> NoReturn:
     """Delete a key this step made but cannot hand to the stack (no secret, or it could
     not be made as declared), then fail: the stack never learns of it, so leaving it
     would orphan it, and the next `up` starts clean. The removal gets a budget of its
-    own, since the step's may be what ran out."""
+    own, since the step's may be what ran out. When it fails and the key may already
+    bear its declared name (`marker` given: the rename's outcome is unknown), the key
+    is named by its create marker again, which makes it a leftover the next walk past
+    the marker's expiry removes (no stack adopts it: its creator is this failing step)."""
     try:
         _remove(session, key_id)
     except ConsoleError as error:
+        if marker is not None and _mark_again(session, key_id, marker):
+            raise ApiKeyError(
+                f"{reason}; removing key {key_id} failed too ({error}), so it is named "
+                f"{marker.name!r} again: the next command that lists or changes keys "
+                "removes it; run `pulumi up` again"
+            ) from None
         raise ApiKeyError(
             f"{reason}; removing key {key_id} failed too ({error}): delete it in the Edgee "
             "Console, it is not managed by this stack, then run `pulumi up` again"
         ) from None
     raise ApiKeyError(f"{reason}; key {key_id} was removed, run `pulumi up` again") from None
+
+
+def _mark_again(session: Session, key_id: str, marker: Marker) -> bool:
+    """Give an abandoned key its create marker back; whether that is sure to be applied
+    (a 2xx says so, even with a body that cannot be read)."""
+    try:
+        with session.rollback():
+            session.client.update_api_key(key_id, ApiKeyUpdate(name=marker.name))
+    except UnexpectedResponseError:
+        return True
+    except ConsoleError:
+        return False
+    return True
 
 
 def _remove(session: Session, key_id: str) -> None:

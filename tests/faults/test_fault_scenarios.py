@@ -32,7 +32,8 @@ SCENARIOS = int(os.environ.get("EDGEE_FAULT_SCENARIOS", "200"))
 # Why a key may be left for a person to delete, by design: the Console stayed
 # unreachable right after a create whose outcome was unknown, or a key the stack could
 # not use (created to start disabled, or whose secret could not be recovered) could not
-# be removed either. The error names the key and asks for it.
+# be removed either, nor given its create marker back. The error names the key and asks
+# for it.
 BY_DESIGN = re.compile(r"checking for the key failed|failed too .*: delete it in the Edgee Console")
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]

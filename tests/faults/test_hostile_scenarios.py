@@ -251,6 +251,44 @@ def test_a_create_answered_2xx_with_an_unreadable_body_adopts_its_key(
     assert keys[made.id]["name"] == "backend"
 
 
+def test_a_new_key_neither_finished_nor_removed_is_left_for_the_next_walk_to_remove(
+    emulator: EmulatorHandle,
+) -> None:
+    """The rename is applied each time but its answer is lost (502), then every delete
+    fails: the key already bears its declared name, which no sweep touches. The step
+    names it by its create marker again before failing, so the next command's listing
+    after the marker expired removes it, and that `up` makes the stack's key cleanly."""
+    one_key = KEYS + r"/[^/]+"
+    emulator.add_fault("apply_then_fail", method="POST", path=one_key, status=502, count=5)
+    emulator.add_fault("server_error", method="DELETE", path=one_key, count=20)
+    first = StackProcess(emulator, EDGEE_STEP_DEADLINE_SECONDS="8")
+    try:
+        with pytest.raises(ProviderCallError) as failed:
+            first.create("unfinished", name="backend")
+    finally:
+        first.close()
+    emulator.clear_faults()
+    message = failed.value.details.strip().splitlines()[-1]
+    [left] = live(emulator).values()
+    marker = markers.parse(left["name"])
+    assert marker is not None, "the key is a recognisable leftover again"
+    assert f"named {left['name']!r} again" in message
+    assert "delete it in the Edgee Console" not in message
+    to_key = [r for r in emulator.requests() if r["path"].endswith(f"/{left['id']}")]
+    assert [r["method"] for r in to_key if r["method"] == "POST"] == ["POST"] * 6, (
+        "five renames, each applied, then the marker given back"
+    )
+
+    while time.time() <= marker.expires + 0.5:
+        time.sleep(0.1)
+    later = StackProcess(emulator)  # the next `pulumi up`: a provider process of its own
+    try:
+        made = later.create("unfinished", name="backend")
+    finally:
+        later.close()
+    assert sorted(live(emulator)) == [made.id], "the leftover is gone, the new key kept"
+
+
 def test_a_stack_pointed_at_another_reachable_organization_neither_drops_nor_deletes(
     emulator: EmulatorHandle,
 ) -> None:
