@@ -257,6 +257,7 @@ def _find_marked(
             adopted.id,
             f"creating API key {spec.name!r} made key {adopted.id}, but revealing its "
             f"secret failed ({error})",
+            by_name[adopted.name],
         )
     return revealed, by_name[adopted.name]
 
@@ -277,7 +278,8 @@ def _finish(
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
         _abandon(session, made.id, reason, marker)
     if live.name == marker.name:  # a key in state must never look like a leftover
-        _abandon(session, made.id, f"renaming new API key {made.id} to {spec.name!r} failed")
+        reason = f"renaming new API key {made.id} to {spec.name!r} failed"
+        _abandon(session, made.id, reason, marker)
     _report_odd(live)
     return live, secret
 
@@ -322,18 +324,18 @@ def _shows(live: ApiKeyObject, name: str, value: Any) -> bool:
     return bool(getattr(live, name) == value)
 
 
-def _abandon(session: Session, key_id: str, reason: str, marker: Marker | None = None) -> NoReturn:
+def _abandon(session: Session, key_id: str, reason: str, marker: Marker) -> NoReturn:
     """Delete a key this step made but cannot hand to the stack (no secret, or it could
     not be made as declared), then fail: the stack never learns of it, so leaving it
     would orphan it, and the next `up` starts clean. The removal gets a budget of its
-    own, since the step's may be what ran out. When it fails and the key may already
-    bear its declared name (`marker` given: the rename's outcome is unknown), the key
-    is named by its create marker again, which makes it a leftover the next walk past
-    the marker's expiry removes (no stack adopts it: its creator is this failing step)."""
+    own, since the step's may be what ran out. When it fails, the key is given its
+    create `marker` name (again: a rename whose outcome is unknown may have given it the
+    declared one), which makes it a leftover the next walk past the marker's expiry
+    removes (no stack adopts it: its creator is this failing step)."""
     try:
         _remove(session, key_id)
     except ConsoleError as error:
-        if marker is not None and _mark_again(session, key_id, marker):
+        if _mark_again(session, key_id, marker):
             raise ApiKeyError(
                 f"{reason}; removing key {key_id} failed too ({error}), so it is named "
                 f"{marker.name!r} again: the next command that lists or changes keys "
