@@ -43,6 +43,10 @@ EXTRA = "demo"
 # other file under pulumi_edgee/ is checked by the rule "the source package, whole".
 RUNTIME_FILES: tuple[tuple[str, str], ...] = (
     ("pulumi_edgee/py.typed", "type checkers use the package's own hints (PEP 561)"),
+    (
+        "pulumi_edgee/pulumi-plugin.json",
+        "tells Pulumi's Python language host that this package needs no resource plugin",
+    ),
     ("pulumi_edgee/_version.py", "the version the User-Agent and the plugin report"),
     ("pulumi_edgee/plugin/schema.json", "the schema the plugin serves (GetSchema)"),
     ("pulumi_edgee/plugin/__main__.py", "the plugin directory's program (bundle_plugin.py)"),

@@ -1,0 +1,226 @@
+"""Drive the real Pulumi CLI, isolated: its own home, a local file backend, no network.
+
+``PulumiCli`` runs ``pulumi`` commands exactly as a user types them, with an environment
+that keeps the user's own Pulumi home, credentials and backend out of reach
+(``PULUMI_HOME`` and ``PULUMI_BACKEND_URL=file://…`` under a folder of the caller's), a
+passphrase secrets provider, no update check and no automatic plugin download. Every HTTP
+proxy variable points at a closed loopback port with only loopback exempt, so a command
+that tries to reach the internet fails at once instead of reaching it. ``CliStack`` is
+one project's stack, with the commands the tests and the demo use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CliCommandError", "CliRun", "CliStack", "PulumiCli"]
+
+# Nothing listens on the discard port of loopback: a proxied request is refused at once.
+_NO_NETWORK_PROXY = "http://127.0.0.1:9"
+_LOOPBACK = "127.0.0.1,localhost,::1"
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
+# Variables of the user's own Pulumi set-up that must not leak into an isolated run.
+_USER_PULUMI_PREFIXES = ("PULUMI_", "EDGEE_")
+
+
+class CliCommandError(AssertionError):
+    """A ``pulumi`` command exited other than expected; carries what it printed."""
+
+    def __init__(self, run: CliRun) -> None:
+        super().__init__(
+            f"`pulumi {' '.join(run.args)}` exited {run.returncode}\n"
+            f"--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
+        )
+        self.run = run
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What one command printed and how it exited."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def _is_document(self) -> bool:
+        """A preview's ``--json`` is one indented document; other commands stream events."""
+        return self.stdout.lstrip().startswith("{\n")
+
+    def events(self) -> list[dict[str, Any]]:
+        """The engine events of a ``--json`` up, refresh or destroy (one JSON object a line)."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+
+    def steps(self) -> dict[str, str]:
+        """Each resource's step (``create``, ``update``, ``same``, ``delete``, ``replace``
+        and the like) by resource name, the stack itself left out; from ``--json`` output."""
+        if self._is_document():
+            entries = [(s["op"], s["urn"]) for s in json.loads(self.stdout).get("steps", [])]
+        else:
+            metadata = [
+                e["resourcePreEvent"]["metadata"] for e in self.events() if "resourcePreEvent" in e
+            ]
+            entries = [(m["op"], m["urn"]) for m in metadata]
+        steps: dict[str, str] = {}
+        for op, urn in entries:
+            type_, name = urn.split("::")[-2:]
+            if type_ != "pulumi:pulumi:Stack":
+                # A replacement shows several steps (create-replacement, replace,
+                # delete-replaced): the last one seen names it well enough.
+                steps[name] = "replace" if op in _REPLACE_OPS else op
+        return steps
+
+    def summary(self) -> dict[str, int]:
+        """The change counts of a ``--json`` up, refresh or destroy (``summaryEvent``)."""
+        if self._is_document():
+            return dict(json.loads(self.stdout).get("changeSummary", {}))
+        for event in self.events():
+            if "summaryEvent" in event:
+                return dict(event["summaryEvent"]["resourceChanges"] or {})
+        return {}
+
+
+_REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
+
+
+class PulumiCli:
+    """The ``pulumi`` of ``bin_dir`` (with its language hosts beside it), isolated under
+    ``home``; ``path`` puts more folders on ``PATH`` (e.g. where ``pulumi-resource-edgee``
+    is installed)."""
+
+    def __init__(
+        self,
+        bin_dir: Path,
+        home: Path,
+        *,
+        path: Sequence[Path] = (),
+        passphrase: str = "correct horse battery staple",  # noqa: S107 - a throwaway stack
+    ) -> None:
+        self.bin_dir = bin_dir
+        self.home = home
+        self.backend = home / "backend"
+        self.backend.mkdir(parents=True, exist_ok=True)
+        self._path = [bin_dir, *path]
+        self._passphrase = passphrase
+
+    @property
+    def pulumi(self) -> Path:
+        return self.bin_dir / "pulumi"
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(_USER_PULUMI_PREFIXES) and k not in _PROXY_VARIABLES
+        }
+        env.update(
+            {
+                "PATH": os.pathsep.join([*map(str, self._path), os.environ.get("PATH", "")]),
+                "PULUMI_HOME": str(self.home / ".pulumi"),
+                "PULUMI_BACKEND_URL": self.backend.as_uri(),
+                "PULUMI_CONFIG_PASSPHRASE": self._passphrase,
+                "PULUMI_SKIP_UPDATE_CHECK": "true",
+                "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+                "PULUMI_SKIP_CONFIRMATIONS": "true",
+                "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+                "NO_COLOR": "1",
+                "NO_PROXY": _LOOPBACK,
+                "no_proxy": _LOOPBACK,
+            }
+        )
+        env.update(dict.fromkeys(_PROXY_VARIABLES, _NO_NETWORK_PROXY))
+        env.update(extra or {})
+        return env
+
+    def run(
+        self,
+        *args: str,
+        cwd: Path,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 600,
+    ) -> CliRun:
+        """Run ``pulumi ARGS`` in ``cwd``; with ``check``, a non-zero exit raises."""
+        completed = subprocess.run(  # noqa: S603 - the caller's own CLI
+            [str(self.pulumi), *args],
+            cwd=cwd,
+            env=self.env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        run = CliRun(tuple(args), completed.returncode, completed.stdout, completed.stderr)
+        if check and run.returncode != 0:
+            raise CliCommandError(run)
+        return run
+
+    def version(self) -> str:
+        return self.run("version", cwd=self.home).stdout.strip()
+
+
+class CliStack:
+    """One stack of the project in ``project_dir``, driven through ``cli``."""
+
+    def __init__(self, cli: PulumiCli, project_dir: Path, name: str = "dev") -> None:
+        self.cli = cli
+        self.project_dir = project_dir
+        self.name = name
+
+    def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> CliRun:
+        return self.cli.run(*args, "--stack", self.name, cwd=self.project_dir, check=check, env=env)
+
+    def init(self) -> CliStack:
+        self.cli.run("stack", "init", self.name, cwd=self.project_dir)
+        return self
+
+    def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
+        flags = ("--secret",) if secret else ("--plaintext",)
+        self.run("config", "set", *flags, key, value)
+
+    def configure_edgee(self, console_url: str, organization_id: str, token: str) -> None:
+        """The provider settings, as a user sets them (the token as a secret)."""
+        self.set_config("edgee:consoleUrl", console_url)
+        self.set_config("edgee:organizationId", organization_id)
+        self.set_config("edgee:apiToken", token, secret=True)
+
+    def preview(self, *flags: str, check: bool = True) -> CliRun:
+        return self.run("preview", "--json", *flags, check=check)
+
+    def up(self, *flags: str, check: bool = True) -> CliRun:
+        return self.run("up", "--yes", "--skip-preview", "--json", *flags, check=check)
+
+    def refresh(self, *flags: str, check: bool = True) -> CliRun:
+        return self.run("refresh", "--yes", "--skip-preview", "--json", *flags, check=check)
+
+    def destroy(self, *flags: str, check: bool = True) -> CliRun:
+        return self.run("destroy", "--yes", "--skip-preview", "--json", *flags, check=check)
+
+    def outputs(self, *, show_secrets: bool = False) -> dict[str, Any]:
+        flags = ("--show-secrets",) if show_secrets else ()
+        result: dict[str, Any] = json.loads(self.run("stack", "output", "--json", *flags).stdout)
+        return result
+
+    def export(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.run("stack", "export").stdout)
+        return result
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """The state's custom resources by name (providers and the stack left out)."""
+        deployment = self.export()["deployment"]
+        return {
+            r["urn"].split("::")[-1]: r
+            for r in deployment.get("resources", [])
+            if r.get("custom") and not r["type"].startswith("pulumi:providers:")
+        }
