@@ -197,11 +197,12 @@ def build(binary: Binary, tree: Path, bin_dir: Path, log: Path) -> None:
 
 def install(out: Path) -> Path:
     """Build everything into ``out/<version>/bin`` unless a finished build is there."""
+    found = built(out)
+    if found is not None:
+        return found
     base = out / PULUMI_VERSION
     bin_dir = base / "bin"
     stamp_file = base / "BUILT"
-    if stamp_file.is_file() and stamp_file.read_text() == stamp():
-        return bin_dir
     if shutil.which("go") is None:
         raise SystemExit("Go is needed to build the Pulumi CLI: install Go 1.26 or newer")
     if base.exists():
@@ -229,6 +230,28 @@ def install(out: Path) -> Path:
         target.chmod(0o755)
     stamp_file.write_text(stamp())
     return bin_dir
+
+
+def built(out: Path = DEFAULT_OUT) -> Path | None:
+    """The folder of a finished build of this script's versions, if there is one."""
+    bin_dir = out / PULUMI_VERSION / "bin"
+    stamp_file = out / PULUMI_VERSION / "BUILT"
+    if stamp_file.is_file() and stamp_file.read_text() == stamp():
+        return bin_dir
+    return None
+
+
+def locate(out: Path = DEFAULT_OUT) -> Path | None:
+    """Where a usable CLI is: this script's build, else a ``pulumi`` on PATH that has the
+    Python language host beside it (as the official installer lays it out)."""
+    found = built(out)
+    if found is not None:
+        return found
+    on_path = shutil.which("pulumi")
+    if on_path is None:
+        return None
+    bin_dir = Path(on_path).resolve().parent
+    return bin_dir if (bin_dir / "pulumi-language-python").is_file() else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,8 +67,13 @@ class CliRun:
         if self._is_document():
             entries = [(s["op"], s["urn"]) for s in json.loads(self.stdout).get("steps", [])]
         else:
+            # A resource's events in order: what it became (``resOutputsEvent``) follows
+            # what was tried (``resourcePreEvent``; a refresh's pre event says "refresh").
             metadata = [
-                e["resourcePreEvent"]["metadata"] for e in self.events() if "resourcePreEvent" in e
+                event[kind]["metadata"]
+                for event in self.events()
+                for kind in ("resourcePreEvent", "resOutputsEvent")
+                if kind in event
             ]
             entries = [(m["op"], m["urn"]) for m in metadata]
         steps: dict[str, str] = {}
@@ -79,6 +84,11 @@ class CliRun:
                 # delete-replaced): the last one seen names it well enough.
                 steps[name] = "replace" if op in _REPLACE_OPS else op
         return steps
+
+    def changes(self) -> dict[str, str]:
+        """``steps()`` without the resources left as they were (a preview's ``--json``
+        lists only the changed ones)."""
+        return {name: op for name, op in self.steps().items() if op != "same"}
 
     def summary(self) -> dict[str, int]:
         """The change counts of a ``--json`` up, refresh or destroy (``summaryEvent``)."""

@@ -1,0 +1,101 @@
+"""Fixtures for the tests the real Pulumi CLI runs (marker `engine`).
+
+Without a CLI (``python scripts/pulumi_cli.py`` builds one with Go) the tests skip with one
+line saying how to get it; in CI (``CI=true``) they fail instead, since `.ci/run` builds it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pulumi_edgee.testing import EmulatorHandle
+from pulumi_edgee.testing.cli import CliStack, PulumiCli
+from scripts import pulumi_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+HOW_TO_GET_IT = "the engine tests need the Pulumi CLI: run `python scripts/pulumi_cli.py` (Go 1.26)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.engine)
+
+
+@pytest.fixture(scope="session")
+def cli_bin() -> Path:
+    found = pulumi_cli.locate()
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no Pulumi CLI in CI: {HOW_TO_GET_IT}")
+        pytest.skip(HOW_TO_GET_IT)
+    return found
+
+
+@pytest.fixture
+def cli(cli_bin: Path, tmp_path: Path) -> PulumiCli:
+    """The CLI in a home of this test's own; `pulumi-resource-edgee` (installed with the
+    package) is on PATH, the way the README's "On PATH" route gives the plugin to the CLI."""
+    return PulumiCli(cli_bin, tmp_path / "home", path=[Path(sys.executable).parent])
+
+
+@pytest.fixture(scope="session")
+def project_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv with this package installed from the checkout, as a user's project has
+    it (dependencies from this interpreter's site-packages, so nothing is downloaded)."""
+    venv = tmp_path_factory.mktemp("venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            str(ROOT),
+        ],
+        check=True,
+    )
+    return venv
+
+
+def copy_example(name: str, target: Path) -> Path:
+    project = target / name
+    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("node_modules", "venv"))
+    return project
+
+
+@pytest.fixture
+def quickstart(
+    cli: PulumiCli, project_venv: Path, emulator: EmulatorHandle, tmp_path: Path
+) -> Iterator[CliStack]:
+    """examples/quickstart as a user has it: its own venv, a stack configured for the emulator."""
+    project = copy_example("quickstart", tmp_path)
+    (project / "venv").symlink_to(project_venv)
+    stack = CliStack(cli, project).init()
+    stack.configure_edgee(emulator.url, emulator.organization_id, emulator.token)
+    yield stack
+    stack.destroy(check=False)
+
+
+@pytest.fixture
+def yaml_example(cli: PulumiCli, emulator: EmulatorHandle, tmp_path: Path) -> Iterator[CliStack]:
+    """examples/yaml with a stack configured for the emulator; the key it looks up exists."""
+    emulator.insert_key(name="Shared Staging Key", organization_id=emulator.organization_id)
+    emulator.insert_key(name="team-search", organization_id=emulator.organization_id)
+    project = copy_example("yaml", tmp_path)
+    stack = CliStack(cli, project).init()
+    stack.configure_edgee(emulator.url, emulator.organization_id, emulator.token)
+    yield stack
+    stack.destroy(check=False)
