@@ -58,20 +58,23 @@ class ApiKeyProvider(ResourceProvider):
         return session_for_config(self._config())
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        # The first call of a process: it loads validation only, not the Console API
-        # client, which only a new resource adopting a key needs here.
         from . import checks
         from .properties import python_name
         from .settings import SettingsError, resolve
 
         try:
             resolve(dict(self._config()))
-            session = self._session() if news.get("adoptId") is not None else None
+            session = self._session()
         except SettingsError as error:
             # Unusable settings fail the preview, before any key is touched, as one line
             # (a check failure) rather than at the bottom of a traceback.
             return CheckResult(news, [CheckFailure("", str(error))])
-        checked = checks.check(news, _olds, session)
+        # So do a wrong token or organization: one request per process, shared by every
+        # Check of the command.
+        problem = session.access_problem()
+        if problem is not None:
+            return CheckResult(news, [CheckFailure("", problem[1])])
+        checked = checks.check(news, _olds, session if news.get("adoptId") is not None else None)
         # Only Python programs use a dynamic provider: failures name their Python names.
         failures = [CheckFailure(python_name(f.property), f.reason) for f in checked.failures or []]
         return CheckResult(checked.inputs, failures)

@@ -17,7 +17,14 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from . import markers
-from .console import ConsoleClient, ConsoleError, KeyList, NotFoundError
+from .console import (
+    AuthenticationError,
+    CommunicationError,
+    ConsoleClient,
+    ConsoleError,
+    KeyList,
+    NotFoundError,
+)
 from .console.deadline import (
     REQUEST_DEADLINE_ENV_VAR,
     STEP_DEADLINE_ENV_VAR,
@@ -25,7 +32,15 @@ from .console.deadline import (
     step_budget,
 )
 from .directory import KeyDirectory
-from .settings import CONFIG_SOURCES, Settings, resolve
+from .settings import (
+    API_TOKEN,
+    CONFIG_SOURCES,
+    CONSOLE_URL,
+    ORGANIZATION_ID,
+    Settings,
+    Source,
+    resolve,
+)
 
 GRACE_ENV_VAR = "EDGEE_LEFTOVER_GRACE_SECONDS"
 # How long the step that starts the sweep (see `Session.writing`) waits for it at most.
@@ -87,6 +102,23 @@ class Session:
         self._removing_lock = threading.Lock()
         self._walked = False  # a walk of this process has ended (and swept)
         self._sweep_started = False
+        self._access_lock = threading.Lock()
+        self._access_asked = False
+        self._access: tuple[Source, str] | None = None
+
+    def access_problem(self) -> tuple[Source, str] | None:
+        """The setting that keeps these credentials from the organization's keys, and why
+        with the fix; ``None`` when they reach them. One cheap request the first time a
+        process asks: the Checks of a preview share it, so a wrong token or organization
+        fails the preview before any key is touched."""
+        with self._access_lock:
+            if not self._access_asked:
+                try:
+                    self.client.check_access()
+                except ConsoleError as error:
+                    self._access = access_failure(error)
+                self._access_asked = True
+            return self._access
 
     def step(self) -> AbstractContextManager[Budget]:
         """Bound a lifecycle step (every request and retry in it) to the step deadline."""
@@ -182,6 +214,21 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(console_url={self.settings.console_url!r})"
+
+
+def access_failure(error: ConsoleError) -> tuple[Source, str]:
+    """The setting a failed access check is about, and why, with the fix."""
+    if isinstance(error, AuthenticationError):
+        return API_TOKEN, f"{_sentence(error)} Fix the token: {API_TOKEN.how_to_set()}."
+    if isinstance(error, CommunicationError):
+        return CONSOLE_URL, f"{_sentence(error)} Check the URL: {CONSOLE_URL.how_to_set()}."
+    return ORGANIZATION_ID, str(error)
+
+
+def _sentence(error: Exception) -> str:
+    """The error's text ending as a sentence, so that advice can follow it."""
+    text = str(error).rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 _sessions: dict[Settings, Session] = {}

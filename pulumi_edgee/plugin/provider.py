@@ -25,7 +25,6 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from .. import adoption, lifecycle, lookups, rotation
 from .._version import __version__
-from ..console import AuthenticationError, CommunicationError, ConsoleError
 from ..properties import INPUT_PROPS, PROPS, Change, Prop
 from ..session import Session, session_for
 from ..settings import (
@@ -114,21 +113,6 @@ def _named_setting(message: str) -> str:
         )
     ]
     return min(found)[1] if found else _TOKEN_NAME
-
-
-def _access_failure(error: ConsoleError) -> tuple[str, str]:
-    """The config property a failed access check is about, and why."""
-    if isinstance(error, AuthenticationError):
-        return _TOKEN_NAME, f"{_sentence(error)} Fix the token: {API_TOKEN.how_to_set()}."
-    if isinstance(error, CommunicationError):
-        return _name(CONSOLE_URL), f"{_sentence(error)} Check the URL: {CONSOLE_URL.how_to_set()}."
-    return _name(ORGANIZATION_ID), str(error)
-
-
-def _sentence(error: Exception) -> str:
-    """The error's text ending as a sentence, so that advice can follow it."""
-    text = str(error).rstrip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _inputs_from(outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -222,14 +206,13 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         if any(contains_unknowns(v) for v in config.values()):
             return provider_pb2.CheckResponse(inputs=inputs)
         try:
-            session = session_for(_settings(config))
-            session.client.check_access()
+            problem = session_for(_settings(config)).access_problem()
         except SettingsError as error:
             failure = (_named_setting(str(error)), str(error))
-        except ConsoleError as error:
-            failure = _access_failure(error)
         else:
-            return provider_pb2.CheckResponse(inputs=inputs)
+            if problem is None:
+                return provider_pb2.CheckResponse(inputs=inputs)
+            failure = (_name(problem[0]), problem[1])
         _, message = status_of(PluginError(grpc.StatusCode.OK, failure[1]), *self.secrets())
         return provider_pb2.CheckResponse(
             inputs=inputs,

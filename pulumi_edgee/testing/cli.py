@@ -197,7 +197,10 @@ class CliStack:
 
     def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
         flags = ("--secret",) if secret else ("--plaintext",)
-        self.run("config", "set", *flags, key, value)
+        # `--` so that a value such as `-5` is not read as a flag.
+        self.cli.run(
+            "config", "set", "--stack", self.name, *flags, "--", key, value, cwd=self.project_dir
+        )
 
     def configure_edgee(self, console_url: str, organization_id: str, token: str) -> None:
         """The provider settings, as a user sets them (the token as a secret)."""

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from pulumi_edgee.testing import EmulatorHandle
 from pulumi_edgee.testing.cli import CliStack
 from pulumi_edgee.testing.gateway import ask_gateway
 
-WRITES = {"POST", "DELETE"}
-
-
-def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
-    return {key["name"]: key for key in emulator.keys()}
-
-
-def disable_in_console(emulator: EmulatorHandle, key_id: str) -> None:
-    response = httpx.post(
-        f"{emulator.organization_url}/api_keys/{key_id}",
-        json={"active": False},
-        headers={"Authorization": f"Bearer {emulator.token}"},
-    )
-    assert response.status_code == 200, response.text
+from .support import console_writes, disable_in_console, live_keys
 
 
 def test_quickstart_lifecycle_through_the_cli(
@@ -32,7 +17,7 @@ def test_quickstart_lifecycle_through_the_cli(
     # preview: two creates proposed, no Console write.
     preview = quickstart.preview()
     assert preview.steps() == {"backend": "create", "claude-code": "create"}
-    assert not [r for r in emulator.requests() if r["method"] in WRITES]
+    assert console_writes(emulator) == []
     assert emulator.keys() == []
 
     # up: both keys made as declared.
