@@ -155,6 +155,15 @@ class ProgramStep:
         """The logical name of the resource the step acted on."""
         return urn_name(self.urn)
 
+    @property
+    def as_reported(self) -> str:
+        """The step as the Pulumi CLI reports it (``--json``): a refresh that found a
+        change is an ``update``, one that found none is ``same``, a refresh that found the
+        key gone is a ``delete``, and the steps of a replacement are one ``replace``."""
+        if self.op == "refresh":
+            return "update" if self.changed else "same"
+        return {"refresh-delete": "delete", "delete-replaced": "replace"}.get(self.op, self.op)
+
 
 @dataclass(frozen=True)
 class RunResult:
