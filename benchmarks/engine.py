@@ -26,7 +26,6 @@ import argparse
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pulumi_edgee.testing import EmulatorHandle, run_emulator  # noqa: E402
-from pulumi_edgee.testing.cli import CliStack, PulumiCli  # noqa: E402
+from pulumi_edgee.testing.cli import CliStack, PulumiCli, make_project_venv  # noqa: E402
 from scripts import pulumi_cli  # noqa: E402
 
 TOKEN = "tok_engine_bench_0123456789"  # noqa: S105 - the emulator's
@@ -92,15 +91,6 @@ def make_project(base: Path, name: str, program: str, venv: Path) -> Path:
     (project / "venv").symlink_to(venv)
     shutil.copy(Path(__file__).with_name("floor_provider.py"), project)
     return project
-
-
-def make_venv(base: Path) -> Path:
-    venv = base / "venv"
-    make = [sys.executable, "-m", "venv", "--system-site-packages", str(venv)]
-    subprocess.run(make, check=True)  # noqa: S603 - this interpreter
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps"]
-    subprocess.run([*pip, "--disable-pip-version-check", str(ROOT)], check=True)  # noqa: S603
-    return venv
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -173,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator,
     ):
         base = Path(scratch)
-        venv = make_venv(base)
+        venv = make_project_venv(base / "venv", str(ROOT))
         if args.latency_ms:
             emulator.add_fault("latency", delay_ms=args.latency_ms, count=None)
         for n in (int(size) for size in args.sizes.split(",")):

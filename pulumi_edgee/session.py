@@ -31,6 +31,7 @@ from .console.deadline import (
     Budget,
     step_budget,
 )
+from .console.errors import OrganizationScopedError
 from .directory import KeyDirectory
 from .settings import (
     API_TOKEN,
@@ -108,15 +109,19 @@ class Session:
 
     def access_problem(self) -> tuple[Source, str] | None:
         """The setting that keeps these credentials from the organization's keys, and why
-        with the fix; ``None`` when they reach them. One cheap request the first time a
-        process asks: the Checks of a preview share it, so a wrong token or organization
-        fails the preview before any key is touched."""
+        with the fix; ``None`` when they reach them, or when the Console could not say
+        (unreachable, failing, rate limiting: the steps meet that with their own retries
+        and recovery, and a preview need not fail on a passing fault). One cheap request
+        the first time a process asks: the Checks of a command share it, so a wrong token
+        or organization fails the preview before any key is touched."""
         with self._access_lock:
             if not self._access_asked:
                 try:
                     self.client.check_access()
-                except ConsoleError as error:
+                except (AuthenticationError, OrganizationScopedError) as error:
                     self._access = access_failure(error)
+                except ConsoleError:
+                    self._access = None
                 self._access_asked = True
             return self._access
 

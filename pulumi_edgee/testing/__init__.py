@@ -11,6 +11,7 @@ from .emulator import (
     EmulatorClient,
     EmulatorHandle,
     EmulatorProcess,
+    is_access_probe,
     run_emulator,
     spawn_emulator,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "StackState",
     "configured_server",
     "edgee_config",
+    "is_access_probe",
     "provider_payload",
     "resource_urn",
     "run_emulator",

@@ -14,12 +14,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-__all__ = ["CliCommandError", "CliRun", "CliStack", "PulumiCli"]
+__all__ = [
+    "CliCommandError",
+    "CliProgramRunner",
+    "CliRun",
+    "CliStack",
+    "PulumiCli",
+    "make_project_venv",
+]
 
 # Nothing listens on the discard port of loopback: a proxied request is refused at once.
 _NO_NETWORK_PROXY = "http://127.0.0.1:9"
@@ -27,6 +35,18 @@ _LOOPBACK = "127.0.0.1,localhost,::1"
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 # Variables of the user's own Pulumi set-up that must not leak into an isolated run.
 _USER_PULUMI_PREFIXES = ("PULUMI_", "EDGEE_")
+
+
+def make_project_venv(venv: Path, *requirements: str) -> Path:
+    """A virtualenv for a Python project (``runtime.options.virtualenv``) that sees this
+    interpreter's packages, with ``requirements`` (e.g. a checkout or a wheel) installed
+    into it without their dependencies, so nothing is downloaded but a build backend."""
+    subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True
+    )
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps"]
+    subprocess.run([*pip, "--disable-pip-version-check", *requirements], check=True)  # noqa: S603
+    return venv
 
 
 class CliCommandError(AssertionError):
@@ -237,3 +257,124 @@ class CliStack:
             for r in deployment.get("resources", [])
             if r.get("custom") and not r["type"].startswith("pulumi:providers:")
         }
+
+
+# The checkpoint's mark of a secret value (a public constant of Pulumi's, not a secret).
+_SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105
+
+
+def _plain(value: Any) -> tuple[Any, bool]:
+    """A checkpoint value with its secret envelopes opened (``--show-secrets`` exports hold
+    the plaintext in ``plaintext``), and whether it was a secret."""
+    if isinstance(value, dict):
+        if _SECRET_SIGNATURE in value:
+            return json.loads(value.get("plaintext", "null")), True
+        opened = {k: _plain(v)[0] for k, v in value.items()}
+        return opened, False
+    if isinstance(value, list):
+        return [_plain(v)[0] for v in value], False
+    return value, False
+
+
+class CliProgramRunner:
+    """``ProgramRunner``'s interface over the real CLI: the same commands give the same
+    kind of results (``RunResult`` with ``ProgramStep``s as the CLI reports them, stack
+    outputs with their secretness, ``state`` with secrets opened), so code written against
+    the harness (the demo) runs unchanged under ``pulumi``. Provider calls are not visible
+    through the CLI: each step's ``calls`` is empty."""
+
+    def __init__(self, stack: CliStack) -> None:
+        self.stack = stack
+
+    def set_config(self, key: str, value: Any, *, secret: bool = False) -> None:
+        self.stack.set_config(key, str(value), secret=secret)
+
+    @property
+    def state(self) -> Any:
+        from .engine import ResourceState
+        from .program import StackState
+
+        deployment = json.loads(self.stack.run("stack", "export", "--show-secrets").stdout)
+        resources = []
+        for entry in deployment["deployment"].get("resources", []):
+            opened = {k: _plain(v) for k, v in entry.get("outputs", {}).items()}
+            resources.append(
+                ResourceState(
+                    urn=entry["urn"],
+                    type=entry["type"],
+                    custom=bool(entry.get("custom")),
+                    id=entry.get("id", ""),
+                    inputs={k: _plain(v)[0] for k, v in entry.get("inputs", {}).items()},
+                    outputs={k: value for k, (value, _) in opened.items()},
+                    secret_outputs=frozenset(k for k, (_, secret) in opened.items() if secret),
+                    pending_delete=bool(entry.get("delete")),
+                )
+            )
+        return StackState(tuple(resources))
+
+    def preview(self) -> Any:
+        return self._result("preview", self.stack.preview(check=False))
+
+    def up(self) -> Any:
+        return self._result("up", self.stack.up(check=False))
+
+    def refresh(self) -> Any:
+        return self._result("refresh", self.stack.refresh(check=False))
+
+    def destroy(self) -> Any:
+        return self._result("destroy", self.stack.destroy(check=False))
+
+    def _result(self, operation: str, run: CliRun) -> Any:
+        from .engine import StepOp
+        from .program import UNKNOWN_VALUE, OutputValue, ProgramStep, RunResult
+
+        steps = [
+            ProgramStep(urn=urn, op=cast("StepOp", op), changed=changed)
+            for urn, op, changed in _steps(run)
+        ]
+        error = None if run.returncode == 0 else CliCommandError(run)
+        outputs: dict[str, OutputValue] = {}
+        if operation == "preview":
+            document = json.loads(run.stdout) if run._is_document() else {}
+            for name in document.get("outputs", {}) or {}:
+                outputs[name] = OutputValue(UNKNOWN_VALUE)
+        elif operation != "destroy" and error is None:
+            shown = self.stack.outputs(show_secrets=True)
+            masked = self.stack.outputs()
+            for name, value in shown.items():
+                outputs[name] = OutputValue(value, masked.get(name) == "[secret]" != value)
+        return RunResult(operation, steps, outputs, [], error, run.stderr)  # type: ignore[arg-type]
+
+
+def _steps(run: CliRun) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(urn, op as the CLI reports it, changed properties) per resource, in order."""
+    if run._is_document():
+        document = json.loads(run.stdout)
+        return [
+            (
+                s["urn"],
+                "replace" if s["op"] in _REPLACE_OPS else s["op"],
+                tuple(s.get("diffs") or ()),
+            )
+            for s in document.get("steps", [])
+        ]
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for event in run.events():
+        for kind in ("resourcePreEvent", "resOutputsEvent"):
+            if kind in event:
+                meta = event[kind]["metadata"]
+                op = "replace" if meta["op"] in _REPLACE_OPS else meta["op"]
+                changed = (
+                    tuple(meta.get("diffs") or ())
+                    or _changed_outputs(meta)
+                    or found.get(meta["urn"], ("", ()))[1]
+                )
+                found[meta["urn"]] = (op, changed)
+    return [(urn, op, changed) for urn, (op, changed) in found.items()]
+
+
+def _changed_outputs(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The outputs a step's old and new states differ in (what a refresh found changed)."""
+    old = (metadata.get("old") or {}).get("outputs") or {}
+    new = (metadata.get("new") or {}).get("outputs") or {}
+    return tuple(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))

@@ -34,6 +34,17 @@ class EmulatorAdminError(RuntimeError):
     """An admin call was refused, e.g. a fault rule the emulator finds invalid."""
 
 
+def is_access_probe(request: dict[str, Any]) -> bool:
+    """Whether a logged request is a provider's access check (one key of the list, once per
+    process at its first Check): it proves the token and organization and touches nothing,
+    so tests that count walks or ask that a preview touch no key leave it out."""
+    return (
+        request["method"] == "GET"
+        and request["path"].endswith("/api_keys")
+        and request.get("query") == {"limit": "1"}
+    )
+
+
 @dataclass
 class EmulatorClient:
     """Where an emulator listens and how to talk to it; the base of both handles."""

@@ -50,7 +50,7 @@ def _generate(env: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         "EDGEE_ORGANIZATION_ID": ORGANIZATION,
         "EDGEE_CONSOLE_API_TOKEN": TOKEN,
     }
-    return subprocess.run(  # noqa: S603 - this interpreter running our own module
+    return subprocess.run(
         [sys.executable, "-m", "pulumi_edgee.adopt", *args],
         env=environ,
         capture_output=True,
@@ -112,7 +112,7 @@ def test_filters_and_errors(env: Stack) -> None:
     assert "pulumi-edgee-create" not in _generate(env).stdout, "a create's marker is no one's"
     assert generated.stdout.count("adopt_id=") == 3
 
-    broken = subprocess.run(  # noqa: S603 - this interpreter running our own module
+    broken = subprocess.run(
         [sys.executable, "-m", "pulumi_edgee.adopt", "--organization-id", ORGANIZATION],
         env={**os.environ, "EDGEE_CONSOLE_API_TOKEN": "", "EDGEE_CONSOLE_URL": env.emulator.url},
         capture_output=True,

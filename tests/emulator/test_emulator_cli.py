@@ -26,7 +26,7 @@ ENV = {
 
 def start(*args: str, env: dict[str, str] = ENV) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "pulumi_edgee.emulator", *args]
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_edgee.testing import EmulatorHandle
-from pulumi_edgee.testing.cli import CliStack, PulumiCli
+from pulumi_edgee.testing.cli import CliStack, PulumiCli, make_project_venv
 from scripts import pulumi_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,21 +51,7 @@ def cli(cli_bin: Path, tmp_path: Path) -> PulumiCli:
 def project_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with this package installed from the checkout, as a user's project has
     it (dependencies from this interpreter's site-packages, so nothing is downloaded)."""
-    venv = tmp_path_factory.mktemp("venv") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            str(ROOT),
-        ],
-        check=True,
-    )
+    venv = make_project_venv(tmp_path_factory.mktemp("venv") / "venv", str(ROOT))
     return venv
 
 

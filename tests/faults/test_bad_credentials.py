@@ -105,7 +105,34 @@ def shown(error: ProviderCallError) -> str:
     return error.details.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("call", ["up", "refresh", "destroy"])
+def test_a_wrong_token_fails_the_check_of_an_up_once_and_clearly(
+    emulator: EmulatorHandle, leaks: LeakDetector
+) -> None:
+    """The engine stops at a failed Check: nothing is created, the token is named."""
+    server = start(
+        {
+            "edgee:apiToken": WRONG_TOKEN,
+            "edgee:organizationId": ORGANIZATION,
+            "edgee:consoleUrl": emulator.url,
+        },
+    )
+    emulator.clear_requests()
+    try:
+        checks = [
+            server.check(URN, {}, {"name": f"new{i}", "__provider": PROVIDER}) for i in range(3)
+        ]
+    finally:
+        stop(leaks, server)
+    for checked in checks:
+        ((_, reason),) = checked.failures
+        leaks.record("check failure", reason)
+        assert "rejected the API token" in reason
+        assert "edgee:apiToken" in reason
+        assert "EDGEE_CONSOLE_API_TOKEN" in reason
+    assert [r["status"] for r in emulator.requests()] == [401], "one probe for the process"
+
+
+@pytest.mark.parametrize("call", ["refresh", "destroy"])
 def test_a_wrong_token_fails_the_first_call_once_and_clearly(
     emulator: EmulatorHandle, existing: dict[str, Any], leaks: LeakDetector, call: str
 ) -> None:

@@ -44,7 +44,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     """The script's run, as a user starts it, read back from its JSON report."""
     path = tmp_path_factory.mktemp("fault-scenarios") / "report.json"
     command = [sys.executable, str(SCRIPT), "--scenarios", str(SCENARIOS), "--seed", str(SEED)]
-    done = subprocess.run(  # noqa: S603 - this interpreter running our own script
+    done = subprocess.run(
         [*command, "--workers", "8", "--json", str(path)],
         capture_output=True,
         text=True,

@@ -35,7 +35,7 @@ def test_version_is_exposed_without_loading_the_sdk() -> None:
         "print(sorted(m for m in ('pulumi', 'httpx', 'pydantic', 'importlib.metadata') "
         "if m in sys.modules))"
     )
-    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+    out = subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True
     ).stdout.splitlines()
     assert out == [pulumi_edgee.__version__, "[]"]

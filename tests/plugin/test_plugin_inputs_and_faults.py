@@ -4,7 +4,6 @@ Console API faults: the shared lifecycle's guarantees hold through this front do
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -213,7 +212,9 @@ def test_a_refusal_of_the_lifecycle_is_a_failed_precondition(plugin: PluginProce
     assert "belongs to organization 'org_other'" in refused.value.details
 
 
-def test_an_unreachable_console_is_named_in_sentences() -> None:
+def test_an_unreachable_console_does_not_fail_the_configuration_check() -> None:
+    """Only a refused token or organization fails CheckConfig: a Console the probe cannot
+    reach may be a passing fault, which the steps meet with their retries and name."""
     with socket.socket() as probe:  # a loopback port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
@@ -221,9 +222,7 @@ def test_an_unreachable_console_is_named_in_sentences() -> None:
         checked = process.check_config(
             {"apiToken": TOKEN, "organizationId": ORGANIZATION, "consoleUrl": closed}
         )
-    [(name, reason)] = checked.failures
-    assert name == "consoleUrl"
-    assert re.search(r"\w[.!?] Check the URL: ", reason), reason
+    assert list(checked.failures) == []
 
 
 def test_python_lookups_name_an_id_no_key_can_have(emulator: EmulatorHandle) -> None:

@@ -1,7 +1,7 @@
-"""The first call of a provider process (a Check in `pulumi up`) loads input validation
-only: not the Console API client, httpx or the wire models, which cost about 200 ms of
-CPU and only Reads, Creates and adoption need. Each case runs in a fresh interpreter,
-as the SDK's server starts one per command."""
+"""The first call of a provider process (a Check in `pulumi preview` or `up`): input
+validation, and one access check of the token and organization, whose outcome is kept for
+the process. Each case runs in a fresh interpreter, as the SDK's server starts one per
+command."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ CONFIG = {
 
 def first_check(config: dict[str, str], news: dict[str, Any]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEE_")}
-    out = subprocess.run(  # noqa: S603 - fixed argv, no shell
+    out = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(config), json.dumps(news), json.dumps(HEAVY)],
         check=True,
         capture_output=True,
@@ -57,7 +57,9 @@ def first_check(config: dict[str, str], news: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def test_a_first_check_validates_without_the_console_client() -> None:
+def test_a_first_check_validates_and_an_unreachable_console_does_not_fail_it() -> None:
+    """Nothing listens at CONFIG's URL: the Console could not say whether the token is
+    good, so the Check passes and the steps meet the fault with their own retries."""
     news = {"name": "first", "models": ["openai/gpt-5.2", "openai/gpt-5.2"], "maxUsage": 10.0}
     result = first_check(CONFIG, news)
     assert result["failures"] == []
@@ -68,7 +70,7 @@ def test_a_first_check_validates_without_the_console_client() -> None:
         "maxUsage": 10,
         "active": True,
     }
-    assert result["loaded"] == []
+    assert "pulumi_edgee.session" in result["loaded"]  # the access check was made
 
 
 def test_a_first_check_still_fails_bad_input_and_bad_settings() -> None:
@@ -84,7 +86,8 @@ def test_a_first_check_still_fails_bad_input_and_bad_settings() -> None:
     assert "printable ASCII" in reason
     assert "edgee:apiToken" in reason
     assert "tok\u00e9n" not in reason
-    assert bad_input["loaded"] == bad_url["loaded"] == bad_token["loaded"] == []
+    # Unusable settings are found without the network (no client loaded).
+    assert bad_url["loaded"] == bad_token["loaded"] == []
 
 
 def test_a_first_check_that_adopts_loads_the_client_it_needs() -> None:
