@@ -9,24 +9,32 @@ stand-in with the official `edgee` client, printing what an application would se
 demo stops with exit status 1 at the first step whose effect is missing. Last,
 everything it printed is searched for the Console token and every gateway key it saw.
 Needs no Pulumi CLI and no network; needs the `edgee` client (the `demo` extra).
+With `--cli`, the same steps run through the real `pulumi` (on PATH, or built by
+`scripts/pulumi_cli.py`, which needs Go) in a home, backend and virtualenv of their own,
+and the same effects are checked.
 
     python scripts/demo.py
     python scripts/demo.py --program DIR   # a variant of the quickstart (same resources)
+    python scripts/demo.py --cli           # through the Pulumi CLI
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import secrets
+import shutil
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from pulumi_edgee.testing import EmulatorHandle, LeakDetector, run_emulator
+from pulumi_edgee.testing.cli import CliProgramRunner, CliStack, PulumiCli, make_project_venv
 from pulumi_edgee.testing.gateway import GatewayOutcome, ask_gateway
 from pulumi_edgee.testing.program import ProgramRunner, RunResult
 
@@ -44,7 +52,9 @@ class StepFailed(Exception):
 class Demo:
     """The stack, the emulator, and a transcript of everything printed."""
 
-    def __init__(self, stack: ProgramRunner, emulator: EmulatorHandle, token: str) -> None:
+    def __init__(
+        self, stack: ProgramRunner | CliProgramRunner, emulator: EmulatorHandle, token: str
+    ) -> None:
         self.stack = stack
         self.emulator = emulator
         self.token = token
@@ -75,9 +85,8 @@ class Demo:
             if step.op != "same":
                 changed = f"; changed: {', '.join(step.changed)}" if step.changed else ""
                 symbol = SYMBOLS.get(step.op, "*")
-                self.say(
-                    f"  {symbol:>2} {step.op:<8} {step.name:<12} ({', '.join(step.calls)}{changed})"
-                )
+                calls = ", ".join(step.calls) or "provider calls not shown by the CLI"
+                self.say(f"  {symbol:>2} {step.op:<8} {step.name:<12} ({calls}{changed})")
         for name, output in sorted(result.outputs.items()):
             self.say(f"  output {name} = {output}")
         for output in result.outputs.values():
@@ -193,6 +202,32 @@ def steps(demo: Demo) -> None:
     )
 
 
+@contextmanager
+def _stack(
+    program: Path, emulator: EmulatorHandle, token: str, *, cli: bool
+) -> Iterator[ProgramRunner | CliProgramRunner]:
+    """The harness (default), or the program copied beside a virtualenv of its own and run
+    by the real `pulumi` in an isolated home."""
+    if not cli:
+        config = {"edgee:apiToken": token, "edgee:consoleUrl": emulator.url}
+        yield ProgramRunner(program, config=config, secret_config_keys=["edgee:apiToken"])
+        return
+    # `python scripts/demo.py` has this folder on sys.path; tests import `scripts.demo`.
+    pulumi_cli = importlib.import_module(
+        f"{__package__}.pulumi_cli" if __package__ else "pulumi_cli"
+    )
+    checkout = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="edgee-demo-") as scratch:
+        base = Path(scratch)
+        project = base / "quickstart"
+        shutil.copytree(program, project, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+        (project / "venv").symlink_to(make_project_venv(base / "venv", str(checkout)))
+        bin_dir = pulumi_cli.locate() or pulumi_cli.install(pulumi_cli.DEFAULT_OUT)
+        stack = CliStack(PulumiCli(bin_dir, base / "home"), project).init()
+        stack.configure_edgee(emulator.url, ORGANIZATION, token)
+        yield CliProgramRunner(stack)
+
+
 # What serves the emulator for the demo, called as `run_emulator(token=, organization_id=)`.
 Serve = Callable[..., AbstractContextManager[EmulatorHandle]]
 
@@ -207,12 +242,18 @@ def main(argv: Sequence[str] | None = None, serve: Serve = run_emulator) -> int:
         default=EXAMPLE,
         help="the program to run: the quickstart (default) or a variant with its resources",
     )
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="run the steps through the real Pulumi CLI (on PATH or built with Go)",
+    )
     args = parser.parse_args(argv)
     program = args.program.resolve()
     token = "demo_" + secrets.token_hex(12)
-    with serve(token=token, organization_id=ORGANIZATION) as emulator:
-        config = {"edgee:apiToken": token, "edgee:consoleUrl": emulator.url}
-        stack = ProgramRunner(program, config=config, secret_config_keys=["edgee:apiToken"])
+    with (
+        serve(token=token, organization_id=ORGANIZATION) as emulator,
+        _stack(program, emulator, token, cli=args.cli) as stack,
+    ):
         demo = Demo(stack, emulator, token)
         demo.say(f"Console API emulator at {emulator.url}; program in {program}")
         try:

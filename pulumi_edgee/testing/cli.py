@@ -375,6 +375,8 @@ def _steps(run: CliRun) -> list[tuple[str, str, tuple[str, ...]]]:
 
 def _changed_outputs(metadata: dict[str, Any]) -> tuple[str, ...]:
     """The outputs a step's old and new states differ in (what a refresh found changed)."""
-    old = (metadata.get("old") or {}).get("outputs") or {}
-    new = (metadata.get("new") or {}).get("outputs") or {}
+    if not metadata.get("old") or not metadata.get("new"):
+        return ()  # a create or a delete: nothing to compare
+    old = metadata["old"].get("outputs") or {}
+    new = metadata["new"].get("outputs") or {}
     return tuple(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
