@@ -105,10 +105,8 @@ def shown(error: ProviderCallError) -> str:
     return error.details.strip().splitlines()[-1]
 
 
-def test_a_wrong_token_fails_the_check_of_an_up_once_and_clearly(
-    emulator: EmulatorHandle, leaks: LeakDetector
-) -> None:
-    """The engine stops at a failed Check: nothing is created, the token is named."""
+def start_with_wrong_token(emulator: EmulatorHandle) -> ProviderServer:
+    """A provider process configured with a token the Console refuses; the log emptied."""
     server = start(
         {
             "edgee:apiToken": WRONG_TOKEN,
@@ -117,6 +115,14 @@ def test_a_wrong_token_fails_the_check_of_an_up_once_and_clearly(
         },
     )
     emulator.clear_requests()
+    return server
+
+
+def test_a_wrong_token_fails_the_check_of_an_up_once_and_clearly(
+    emulator: EmulatorHandle, leaks: LeakDetector
+) -> None:
+    """The engine stops at a failed Check: nothing is created, the token is named."""
+    server = start_with_wrong_token(emulator)
     try:
         checks = [
             server.check(URN, {}, {"name": f"new{i}", "__provider": PROVIDER}) for i in range(3)
@@ -136,14 +142,7 @@ def test_a_wrong_token_fails_the_check_of_an_up_once_and_clearly(
 def test_a_wrong_token_fails_the_first_call_once_and_clearly(
     emulator: EmulatorHandle, existing: dict[str, Any], leaks: LeakDetector, call: str
 ) -> None:
-    server = start(
-        {
-            "edgee:apiToken": WRONG_TOKEN,
-            "edgee:organizationId": ORGANIZATION,
-            "edgee:consoleUrl": emulator.url,
-        },
-    )
-    emulator.clear_requests()
+    server = start_with_wrong_token(emulator)
     try:
         error = first_call(server, call, existing)
     finally:
