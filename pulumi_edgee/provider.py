@@ -63,6 +63,8 @@ class ApiKeyProvider(ResourceProvider):
         from .settings import SettingsError, resolve
 
         try:
+            # Resolved first, so that unusable settings are found without loading the
+            # Console client (`_session` resolves them again, from its cache).
             resolve(dict(self._config()))
             session = self._session()
         except SettingsError as error:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from . import markers
 from .console import (
     AuthenticationError,
-    CommunicationError,
     ConsoleClient,
     ConsoleError,
     KeyList,
@@ -36,7 +35,6 @@ from .directory import KeyDirectory
 from .settings import (
     API_TOKEN,
     CONFIG_SOURCES,
-    CONSOLE_URL,
     ORGANIZATION_ID,
     Settings,
     Source,
@@ -118,8 +116,13 @@ class Session:
             if not self._access_asked:
                 try:
                     self.client.check_access()
-                except (AuthenticationError, OrganizationScopedError) as error:
-                    self._access = access_failure(error)
+                except AuthenticationError as error:
+                    self._access = (
+                        API_TOKEN,
+                        f"{_sentence(error)} Fix the token: {API_TOKEN.how_to_set()}.",
+                    )
+                except OrganizationScopedError as error:
+                    self._access = (ORGANIZATION_ID, str(error))
                 except ConsoleError:
                     self._access = None
                 self._access_asked = True
@@ -219,15 +222,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(console_url={self.settings.console_url!r})"
-
-
-def access_failure(error: ConsoleError) -> tuple[Source, str]:
-    """The setting a failed access check is about, and why, with the fix."""
-    if isinstance(error, AuthenticationError):
-        return API_TOKEN, f"{_sentence(error)} Fix the token: {API_TOKEN.how_to_set()}."
-    if isinstance(error, CommunicationError):
-        return CONSOLE_URL, f"{_sentence(error)} Check the URL: {CONSOLE_URL.how_to_set()}."
-    return ORGANIZATION_ID, str(error)
 
 
 def _sentence(error: Exception) -> str:

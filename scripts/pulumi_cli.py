@@ -19,15 +19,17 @@ Why these versions:
   Pulumi 3.69 (Node.js, Python) and 3.63 (Go), and the module proxy reachable here serves
   none of them at any version. The newest releases that carry them inside ``sdk/v3`` are
   3.68.0 and 3.62.0: those are built. They lack the newer RPCs (``GeneratePackage``,
-  ``Link``, ``GetRequiredPackages``), so the CLI cannot generate SDKs for those languages
-  with them; ``scripts/gen_sdk`` does that with the code generators of ``pkg/v3`` at
-  ``PULUMI_VERSION``. Programs run through the hosts' ``Run`` and ``RunPlugin``, which the
-  CLI still speaks. The Python host runs programs through ``pulumi-language-python-exec``
+  ``Link``), so the CLI cannot generate SDKs for those languages with them, and the 3.68
+  Python host's ``RunPlugin`` reads the plugin's folder from a request field this CLI no
+  longer sends, so a Python plugin installed from a tarball cannot be started with it.
+  Programs and dynamic providers run through the hosts' ``Run``, which the CLI still
+  speaks. The Python host runs programs through ``pulumi-language-python-exec``
   and serves dynamic providers through ``pulumi-resource-pulumi-python``: both scripts are
   taken from ``sdk/v3`` at ``PULUMI_VERSION``, so they match the current Python SDK.
 
 Nothing here reaches anything but the Go module proxy; the CLI it builds is used with a
-local file backend and without update checks or plugin downloads (see ``cli_env``).
+local file backend and without update checks or plugin downloads
+(``pulumi_edgee.testing.cli``).
 """
 
 from __future__ import annotations
@@ -60,30 +62,34 @@ VERSION_VAR = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 
 @dataclass(frozen=True)
 class Binary:
-    """One program to build: the module tree it is built in and its package there."""
+    """One program to build: the laid-out tree, the module's folder in it, the package in
+    that module, and the version a Pulumi binary reports (``None``: it sets its own)."""
 
     name: str
     tree: str  # key of the laid-out tree (see ``_trees``)
-    package: str  # package path relative to the tree's module folder
-    version: str
+    module: str
+    package: str
+    version: str | None
 
 
 BINARIES = (
-    Binary("pulumi", "cli", "pkg/cmd/pulumi", PULUMI_VERSION),
+    Binary("pulumi", "cli", "pkg", "cmd/pulumi", PULUMI_VERSION),
     Binary(
         "pulumi-language-python",
         "hosts",
-        "sdk/python/cmd/pulumi-language-python",
+        "sdk",
+        "python/cmd/pulumi-language-python",
         NODE_PYTHON_HOSTS_SDK,
     ),
     Binary(
         "pulumi-language-nodejs",
         "hosts",
-        "sdk/nodejs/cmd/pulumi-language-nodejs",
+        "sdk",
+        "nodejs/cmd/pulumi-language-nodejs",
         NODE_PYTHON_HOSTS_SDK,
     ),
-    Binary("pulumi-language-go", "go-host", "sdk/go/pulumi-language-go", GO_HOST_SDK),
-    Binary("pulumi-language-yaml", "yaml", "cmd/pulumi-language-yaml", YAML_VERSION),
+    Binary("pulumi-language-go", "go-host", "sdk", "go/pulumi-language-go", GO_HOST_SDK),
+    Binary("pulumi-language-yaml", "yaml", ".", "cmd/pulumi-language-yaml", None),
 )
 
 # Scripts the CLI finds beside the binaries: (name, module version, path in sdk/v3).
@@ -179,17 +185,16 @@ def _trees(work: Path, cache: dict[str, Path]) -> dict[str, Path]:
 
 
 def build(binary: Binary, tree: Path, bin_dir: Path, log: Path) -> None:
-    """``go build`` one program in its module's folder (the first path part)."""
-    module_dir, _, package = binary.package.partition("/")
-    if binary.tree == "yaml":
-        module_dir, package = ".", binary.package
-    ldflags = f"-X {VERSION_VAR}=v{binary.version}" if binary.tree != "yaml" else ""
-    command = ["go", "build", "-ldflags", ldflags, "-o", str(bin_dir / binary.name), f"./{package}"]
+    """``go build`` one program in its module's folder."""
+    ldflags = f"-X {VERSION_VAR}=v{binary.version}" if binary.version else ""
+    target = str(bin_dir / binary.name)
+    command = ["go", "build", "-ldflags", ldflags, "-o", target, f"./{binary.package}"]
+    cwd = tree / binary.module
     with log.open("a") as out:
-        out.write(f"$ (cd {tree / module_dir}) {' '.join(command)}\n")
+        out.write(f"$ (cd {cwd}) {' '.join(command)}\n")
         out.flush()
         result = subprocess.run(  # noqa: S603 - fixed packages
-            command, cwd=tree / module_dir, env=go_env(), stdout=out, stderr=out, check=False
+            command, cwd=cwd, env=go_env(), stdout=out, stderr=out, check=False
         )
     if result.returncode != 0:
         raise SystemExit(f"building {binary.name} failed; the Go output is in {log}")
@@ -222,7 +227,7 @@ def install(out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="pulumi-src-", dir=base) as work:
         trees = _trees(Path(work), cache)
         for binary in BINARIES:
-            print(f"building {binary.name} {binary.version}", file=sys.stderr, flush=True)
+            print(f"building {binary.name}", file=sys.stderr, flush=True)
             build(binary, trees[binary.tree], bin_dir, log)
     for name, version, path in SCRIPTS:
         target = bin_dir / name

@@ -18,7 +18,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from .engine import StepOp
+    from .program import Operation, RunResult, StackState
 
 __all__ = [
     "CliCommandError",
@@ -81,29 +85,32 @@ class CliRun:
         """The engine events of a ``--json`` up, refresh or destroy (one JSON object a line)."""
         return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
 
+    def records(self) -> list[StepRecord]:
+        """Each resource's step in order of first appearance, the stack included, from
+        ``--json`` output: what it became (``resOutputsEvent``) over what was tried
+        (``resourcePreEvent``; a refresh's pre event says "refresh"), a replacement's
+        several steps as one ``replace``, and for a refresh the outputs it found changed."""
+        if self._is_document():
+            steps = json.loads(self.stdout).get("steps", [])
+            return [StepRecord(s["urn"], _reported(s["op"])) for s in steps]
+        found: dict[str, StepRecord] = {}
+        for event in self.events():
+            for kind in ("resourcePreEvent", "resOutputsEvent"):
+                if kind not in event:
+                    continue
+                meta = event[kind]["metadata"]
+                before = found.get(meta["urn"], StepRecord(meta["urn"], ""))
+                refreshed = before.refreshed or meta["op"] == "refresh"
+                changed = (_changed_outputs(meta) if refreshed else ()) or before.changed
+                found[meta["urn"]] = StepRecord(
+                    meta["urn"], _reported(meta["op"]), changed, refreshed
+                )
+        return list(found.values())
+
     def steps(self) -> dict[str, str]:
         """Each resource's step (``create``, ``update``, ``same``, ``delete``, ``replace``
-        and the like) by resource name, the stack itself left out; from ``--json`` output."""
-        if self._is_document():
-            entries = [(s["op"], s["urn"]) for s in json.loads(self.stdout).get("steps", [])]
-        else:
-            # A resource's events in order: what it became (``resOutputsEvent``) follows
-            # what was tried (``resourcePreEvent``; a refresh's pre event says "refresh").
-            metadata = [
-                event[kind]["metadata"]
-                for event in self.events()
-                for kind in ("resourcePreEvent", "resOutputsEvent")
-                if kind in event
-            ]
-            entries = [(m["op"], m["urn"]) for m in metadata]
-        steps: dict[str, str] = {}
-        for op, urn in entries:
-            type_, name = urn.split("::")[-2:]
-            if type_ != "pulumi:pulumi:Stack":
-                # A replacement shows several steps (create-replacement, replace,
-                # delete-replaced): the last one seen names it well enough.
-                steps[name] = "replace" if op in _REPLACE_OPS else op
-        return steps
+        and the like) by resource name, the stack itself left out."""
+        return {r.name: r.op for r in self.records() if r.type != "pulumi:pulumi:Stack"}
 
     def changes(self) -> dict[str, str]:
         """``steps()`` without the resources left as they were (a preview's ``--json``
@@ -121,6 +128,28 @@ class CliRun:
 
 
 _REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
+
+
+def _reported(op: str) -> str:
+    return "replace" if op in _REPLACE_OPS else op
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One resource's step as the CLI reported it."""
+
+    urn: str
+    op: str
+    changed: tuple[str, ...] = ()
+    refreshed: bool = False
+
+    @property
+    def type(self) -> str:
+        return self.urn.split("::")[-2]
+
+    @property
+    def name(self) -> str:
+        return self.urn.split("::")[-1]
 
 
 class PulumiCli:
@@ -290,7 +319,7 @@ class CliProgramRunner:
         self.stack.set_config(key, str(value), secret=secret)
 
     @property
-    def state(self) -> Any:
+    def state(self) -> StackState:
         from .engine import ResourceState
         from .program import StackState
 
@@ -312,65 +341,34 @@ class CliProgramRunner:
             )
         return StackState(tuple(resources))
 
-    def preview(self) -> Any:
+    def preview(self) -> RunResult:
         return self._result("preview", self.stack.preview(check=False))
 
-    def up(self) -> Any:
+    def up(self) -> RunResult:
         return self._result("up", self.stack.up(check=False))
 
-    def refresh(self) -> Any:
+    def refresh(self) -> RunResult:
         return self._result("refresh", self.stack.refresh(check=False))
 
-    def destroy(self) -> Any:
+    def destroy(self) -> RunResult:
         return self._result("destroy", self.stack.destroy(check=False))
 
-    def _result(self, operation: str, run: CliRun) -> Any:
-        from .engine import StepOp
-        from .program import UNKNOWN_VALUE, OutputValue, ProgramStep, RunResult
+    def _result(self, operation: Operation, run: CliRun) -> RunResult:
+        from .program import OutputValue, ProgramStep, RunResult
 
         steps = [
-            ProgramStep(urn=urn, op=cast("StepOp", op), changed=changed)
-            for urn, op, changed in _steps(run)
+            ProgramStep(urn=r.urn, op=cast("StepOp", r.op), changed=r.changed)
+            for r in run.records()
         ]
         error = None if run.returncode == 0 else CliCommandError(run)
+        # A preview's `--json` carries no stack outputs (the CLI's text display does).
         outputs: dict[str, OutputValue] = {}
-        if operation == "preview":
-            document = json.loads(run.stdout) if run._is_document() else {}
-            for name in document.get("outputs", {}) or {}:
-                outputs[name] = OutputValue(UNKNOWN_VALUE)
-        elif operation != "destroy" and error is None:
+        if operation in ("up", "refresh") and error is None:
             shown = self.stack.outputs(show_secrets=True)
             masked = self.stack.outputs()
             for name, value in shown.items():
                 outputs[name] = OutputValue(value, masked.get(name) == "[secret]" != value)
-        return RunResult(operation, steps, outputs, [], error, run.stderr)  # type: ignore[arg-type]
-
-
-def _steps(run: CliRun) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(urn, op as the CLI reports it, changed properties) per resource, in order."""
-    if run._is_document():
-        document = json.loads(run.stdout)
-        return [
-            (
-                s["urn"],
-                "replace" if s["op"] in _REPLACE_OPS else s["op"],
-                tuple(s.get("diffs") or ()),
-            )
-            for s in document.get("steps", [])
-        ]
-    found: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for event in run.events():
-        for kind in ("resourcePreEvent", "resOutputsEvent"):
-            if kind in event:
-                meta = event[kind]["metadata"]
-                op = "replace" if meta["op"] in _REPLACE_OPS else meta["op"]
-                changed = (
-                    tuple(meta.get("diffs") or ())
-                    or _changed_outputs(meta)
-                    or found.get(meta["urn"], ("", ()))[1]
-                )
-                found[meta["urn"]] = (op, changed)
-    return [(urn, op, changed) for urn, (op, changed) in found.items()]
+        return RunResult(operation, steps, outputs, [], error, run.stderr)
 
 
 def _changed_outputs(metadata: dict[str, Any]) -> tuple[str, ...]:
