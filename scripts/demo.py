@@ -81,12 +81,12 @@ class Demo:
         for step in result.steps:
             if not step.urn.split("::")[2].endswith("edgee:ApiKey"):
                 continue
-            ops.setdefault(step.name, step.op)
-            if step.op != "same":
+            op = step.as_reported  # what `pulumi` shows: a refresh that found drift updates
+            ops.setdefault(step.name, op)
+            if op != "same":
                 changed = f"; changed: {', '.join(step.changed)}" if step.changed else ""
-                symbol = SYMBOLS.get(step.op, "*")
                 calls = ", ".join(step.calls) or "provider calls not shown by the CLI"
-                self.say(f"  {symbol:>2} {step.op:<8} {step.name:<12} ({calls}{changed})")
+                self.say(f"  {SYMBOLS.get(op, '*'):>2} {op:<8} {step.name:<12} ({calls}{changed})")
         for name, output in sorted(result.outputs.items()):
             self.say(f"  output {name} = {output}")
         for output in result.outputs.values():

@@ -366,21 +366,30 @@ class LifeCycle:
     def refresh(self, res: ResourceState, calls: list[str] | None = None) -> ResourceState | None:
         """Refresh one resource: Read(id, old outputs, old inputs), then the engine's
         refresh Diff; None when the resource is gone."""
+        return self.refresh_with_drift(res, calls)[0]
+
+    def refresh_with_drift(
+        self, res: ResourceState, calls: list[str] | None = None
+    ) -> tuple[ResourceState | None, bool]:
+        """``refresh``, and whether the engine would report the resource changed: its
+        refresh Diff found a difference (an output that moved by use alone is none)."""
         _log(calls, "Read")
         read = self.server.read(res.id, res.urn, self._bag(res.outputs), self._bag(res.inputs))
         if not read.id:
-            return None
+            return None, True
         inputs = read.inputs if read.inputs is not None else res.inputs
+        drifted = False
         if not res.external:
             # Engine refresh diff: new state as the "old" side, the old inputs as the "new".
             _log(calls, "Diff")
-            self.server.diff(
+            diff = self.server.diff(
                 read.id, res.urn, self._bag(read.outputs), self._bag(res.inputs), self._bag(inputs)
             )
+            drifted = diff.changes != "none"
         sent = Props(res.outputs, res.secret_outputs)
         outputs = self._seen(f"read {res.name}", annotate(read.outputs, read.secret_keys, sent))
         aso = frozenset(res.additional_secret_outputs) & outputs.values.keys()
-        return dataclasses.replace(
+        new = dataclasses.replace(
             res,
             id=read.id,
             inputs=dict(inputs),
@@ -388,6 +397,7 @@ class LifeCycle:
             secret_inputs=res.secret_inputs & inputs.keys(),
             secret_outputs=outputs.secrets | aso,
         )
+        return new, drifted
 
 
 def _log(calls: list[str] | None, method: str) -> None:

@@ -149,6 +149,7 @@ class ProgramStep:
     calls: tuple[str, ...] = ()
     error: BaseException | None = None
     changed: tuple[str, ...] = ()
+    drifted: bool = False  # a refresh whose engine Diff found a difference
 
     @property
     def name(self) -> str:
@@ -157,11 +158,12 @@ class ProgramStep:
 
     @property
     def as_reported(self) -> str:
-        """The step as the Pulumi CLI reports it (``--json``): a refresh that found a
-        change is an ``update``, one that found none is ``same``, a refresh that found the
-        key gone is a ``delete``, and the steps of a replacement are one ``replace``."""
+        """The step as the Pulumi CLI reports it (``--json``): a refresh whose Diff found a
+        difference is an ``update``, one whose outputs moved only by use (the last-used
+        time) is ``same``, a refresh that found the key gone is a ``delete``, and the steps
+        of a replacement are one ``replace``."""
         if self.op == "refresh":
-            return "update" if self.changed else "same"
+            return "update" if self.drifted else "same"
         return {"refresh-delete": "delete", "delete-replaced": "replace"}.get(self.op, self.op)
 
 
@@ -664,7 +666,7 @@ class ProgramRunner:
                     continue
                 calls: list[str] = []
                 try:
-                    new = engine.refresh(res, calls)
+                    new, drifted = engine.refresh_with_drift(res, calls)
                 except Exception as exn:
                     command.fail(ProgramStep(res.urn, "refresh", tuple(calls), exn))
                     refreshed.append(res)
@@ -673,7 +675,9 @@ class ProgramRunner:
                     command.steps.append(ProgramStep(res.urn, "refresh-delete", tuple(calls)))
                     continue
                 changed = _changed_outputs(res, new)
-                command.steps.append(ProgramStep(res.urn, "refresh", tuple(calls), changed=changed))
+                command.steps.append(
+                    ProgramStep(res.urn, "refresh", tuple(calls), changed=changed, drifted=drifted)
+                )
                 refreshed.append(new)
             self._resources = refreshed
         return command.result("refresh", self.outputs())

@@ -13,6 +13,7 @@ import pytest
 
 from pulumi_edgee.testing import EmulatorHandle, ProgramRunner, edgee_config, run_emulator
 from pulumi_edgee.testing.cli import CliRun, CliStack
+from pulumi_edgee.testing.gateway import ask_gateway
 from pulumi_edgee.testing.program import RunResult
 
 from .support import disable_in_console
@@ -109,8 +110,11 @@ def test_the_harness_and_the_cli_agree_on_the_quickstart(
     both("preview")
     both("up")
     for side in sides:
-        backend = next(k for k in side.emulator.keys() if k["name"] == "Production Backend")
-        disable_in_console(side.emulator, backend["id"])
+        keys = {k["name"]: k for k in side.emulator.keys()}
+        # Used at the Gateway: its last-used time moves, which is not drift.
+        assistant = keys["Claude Code - platform team"]
+        assert ask_gateway(side.emulator.url, assistant["key"], "openai/gpt-5.2").answered
+        disable_in_console(side.emulator, keys["Production Backend"]["id"])
     both("refresh")
     both("preview")
     both("up")
