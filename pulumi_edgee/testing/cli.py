@@ -41,15 +41,19 @@ _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "htt
 _USER_PULUMI_PREFIXES = ("PULUMI_", "EDGEE_")
 
 
-def make_project_venv(venv: Path, *requirements: str) -> Path:
-    """A virtualenv for a Python project (``runtime.options.virtualenv``) that sees this
-    interpreter's packages, with ``requirements`` (e.g. a checkout or a wheel) installed
-    into it without their dependencies, so nothing is downloaded but a build backend."""
-    subprocess.run(  # noqa: S603 - this interpreter
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True
+def make_project_venv(venv: Path, *requirements: str, isolated: bool = False) -> Path:
+    """A virtualenv for a Python project (``runtime.options.virtualenv``) with
+    ``requirements`` (e.g. a checkout or a wheel) installed. By default it sees this
+    interpreter's packages and installs no dependencies, so nothing is downloaded but a
+    build backend; ``isolated`` makes it as a user's project has it, with the
+    requirements' own dependencies only (what timings should see)."""
+    shared = () if isolated else ("--system-site-packages",)
+    subprocess.run([sys.executable, "-m", "venv", *shared, str(venv)], check=True)  # noqa: S603
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    deps = () if isolated else ("--no-deps",)
+    subprocess.run(  # noqa: S603 - the venv's own pip
+        [*pip, "--disable-pip-version-check", *deps, *requirements], check=True
     )
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps"]
-    subprocess.run([*pip, "--disable-pip-version-check", *requirements], check=True)  # noqa: S603
     return venv
 
 
@@ -208,8 +212,10 @@ class PulumiCli:
         check: bool = True,
         env: Mapping[str, str] | None = None,
         timeout: float = 600,
+        stdin: str = "",
     ) -> CliRun:
-        """Run ``pulumi ARGS`` in ``cwd``; with ``check``, a non-zero exit raises."""
+        """Run ``pulumi ARGS`` in ``cwd``; with ``check``, a non-zero exit raises.
+        ``stdin`` is what the command reads (a secret value, kept out of ``args``)."""
         completed = subprocess.run(  # noqa: S603 - the caller's own CLI
             [str(self.pulumi), *args],
             cwd=cwd,
@@ -217,7 +223,7 @@ class PulumiCli:
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            input=stdin,
             check=False,
         )
         run = CliRun(tuple(args), completed.returncode, completed.stdout, completed.stderr)
@@ -245,11 +251,13 @@ class CliStack:
         return self
 
     def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
-        flags = ("--secret",) if secret else ("--plaintext",)
-        # `--` so that a value such as `-5` is not read as a flag.
-        self.cli.run(
-            "config", "set", "--stack", self.name, *flags, "--", key, value, cwd=self.project_dir
-        )
+        command = ("config", "set", "--stack", self.name)
+        if secret:
+            # From standard input, so the secret is in no argument list (nor any error).
+            self.cli.run(*command, "--secret", key, cwd=self.project_dir, stdin=value)
+        else:
+            # `--` so that a value such as `-5` is not read as a flag.
+            self.cli.run(*command, "--plaintext", "--", key, value, cwd=self.project_dir)
 
     def configure_edgee(self, console_url: str, organization_id: str, token: str) -> None:
         """The provider settings, as a user sets them (the token as a secret)."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from pulumi_edgee.testing import EmulatorHandle
 from pulumi_edgee.testing.cli import CliStack, PulumiCli
@@ -55,3 +58,29 @@ def test_a_command_that_reaches_for_the_internet_fails_at_once(
     assert "127.0.0.1:9" in download.output or "connection refused" in download.output.lower()
     assert time.monotonic() - started < 30
     assert not (cli.home / ".pulumi" / "plugins" / "resource-random-v4.16.0").exists()
+
+
+def test_the_console_token_reaches_no_file_and_no_command_line(
+    quickstart: CliStack, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token is set (as the fixture did) through standard input, stored as ciphertext,
+    and never written into the state, whatever the commands."""
+    seen: list[tuple[str, ...]] = []
+    run = subprocess.run
+
+    def spy(args: Any, **kwargs: Any) -> Any:
+        seen.append(tuple(map(str, args)))
+        return run(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    quickstart.set_config("edgee:apiToken", emulator.token, secret=True)
+    quickstart.up()
+    monkeypatch.undo()
+    assert seen
+    assert not [args for args in seen if emulator.token in " ".join(args)]
+    stack_file = (quickstart.project_dir / "Pulumi.dev.yaml").read_text()
+    assert emulator.token not in stack_file
+    assert "secure:" in stack_file
+    assert emulator.token not in json.dumps(quickstart.export())
+    shown = quickstart.run("config", "get", "edgee:apiToken").stdout.strip()
+    assert shown == emulator.token
