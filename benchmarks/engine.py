@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator,
     ):
         base = Path(scratch)
-        venv = make_project_venv(base / "venv", str(ROOT))
+        # As a user's project has it: the package and its dependencies, nothing else.
+        venv = make_project_venv(base / "venv", str(ROOT), isolated=True)
         if args.latency_ms:
             emulator.add_fault("latency", delay_ms=args.latency_ms, count=None)
         for n in (int(size) for size in args.sizes.split(",")):
