@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -121,15 +121,6 @@ class CliRun:
         lists only the changed ones)."""
         return {name: op for name, op in self.steps().items() if op != "same"}
 
-    def summary(self) -> dict[str, int]:
-        """The change counts of a ``--json`` up, refresh or destroy (``summaryEvent``)."""
-        if self._is_document():
-            return dict(json.loads(self.stdout).get("changeSummary", {}))
-        for event in self.events():
-            if "summaryEvent" in event:
-                return dict(event["summaryEvent"]["resourceChanges"] or {})
-        return {}
-
 
 _REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
 
@@ -180,7 +171,7 @@ class PulumiCli:
     def pulumi(self) -> Path:
         return self.bin_dir / "pulumi"
 
-    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -202,7 +193,6 @@ class PulumiCli:
             }
         )
         env.update(dict.fromkeys(_PROXY_VARIABLES, _NO_NETWORK_PROXY))
-        env.update(extra or {})
         return env
 
     def run(
@@ -210,7 +200,6 @@ class PulumiCli:
         *args: str,
         cwd: Path,
         check: bool = True,
-        env: Mapping[str, str] | None = None,
         timeout: float = 600,
         stdin: str = "",
     ) -> CliRun:
@@ -219,7 +208,7 @@ class PulumiCli:
         completed = subprocess.run(  # noqa: S603 - the caller's own CLI
             [str(self.pulumi), *args],
             cwd=cwd,
-            env=self.env(env),
+            env=self.env(),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -231,9 +220,6 @@ class PulumiCli:
             raise CliCommandError(run)
         return run
 
-    def version(self) -> str:
-        return self.run("version", cwd=self.home).stdout.strip()
-
 
 class CliStack:
     """One stack of the project in ``project_dir``, driven through ``cli``."""
@@ -243,8 +229,8 @@ class CliStack:
         self.project_dir = project_dir
         self.name = name
 
-    def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> CliRun:
-        return self.cli.run(*args, "--stack", self.name, cwd=self.project_dir, check=check, env=env)
+    def run(self, *args: str, check: bool = True) -> CliRun:
+        return self.cli.run(*args, "--stack", self.name, cwd=self.project_dir, check=check)
 
     def init(self) -> CliStack:
         self.cli.run("stack", "init", self.name, cwd=self.project_dir)
