@@ -1,7 +1,13 @@
-// The SDK in sdks/edgee is generated from the plugin's schema by
-//   pulumi package add <path to site-packages>/pulumi_edgee/plugin
-// (or, with `pip install pulumi-edgee`, `pulumi package add edgee`), which also adds it
-// to package.json as "@pulumi/edgee".
+// Edgee API keys from TypeScript, through the `edgee` provider plugin (on PATH, or
+// installed from its tarball: see the YAML example's header).
+//
+// `@pulumi/edgee` is the SDK in sdks/edgee, generated from the plugin's schema. With a
+// current Pulumi CLI, `pulumi package add <folder of schema.json or the unpacked plugin>`
+// generates it and adds it to package.json; from a checkout of this repository the same
+// code generator runs as
+//   (cd scripts/gensdk && go run . ../../schema.json nodejs ../../examples/typescript/sdks/edgee)
+// then `npm install` here, `pulumi stack init dev`, the two `pulumi config set` of the
+// README, and `pulumi up`.
 import * as pulumi from "@pulumi/pulumi";
 import * as edgee from "@pulumi/edgee";
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,8 @@ def project_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def copy_example(name: str, target: Path) -> Path:
     project = target / name
-    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("node_modules", "venv"))
+    ignored = shutil.ignore_patterns("node_modules", "venv", "sdks", "package-lock.json")
+    shutil.copytree(EXAMPLES / name, project, ignore=ignored)
     return project
 
 
@@ -80,6 +82,43 @@ def yaml_example(cli: PulumiCli, emulator: EmulatorHandle, tmp_path: Path) -> It
     emulator.insert_key(name="Shared Staging Key", organization_id=emulator.organization_id)
     emulator.insert_key(name="team-search", organization_id=emulator.organization_id)
     project = copy_example("yaml", tmp_path)
+    stack = CliStack(cli, project).init()
+    stack.configure_edgee(emulator.url, emulator.organization_id, emulator.token)
+    yield stack
+    stack.destroy(check=False)
+
+
+@pytest.fixture(scope="session")
+def gensdk(cli_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scripts/gensdk built (Pulumi's SDK generators; Go is there, since the CLI is)."""
+    binary = tmp_path_factory.mktemp("gensdk") / "gensdk"
+    env = {**os.environ, "GOTOOLCHAIN": "local"}
+    subprocess.run(
+        ["go", "build", "-o", str(binary), "."],
+        cwd=ROOT / "scripts" / "gensdk",
+        env=env,
+        check=True,
+    )
+    return binary
+
+
+@pytest.fixture
+def typescript_example(
+    cli: PulumiCli, gensdk: Path, emulator: EmulatorHandle, tmp_path: Path
+) -> Iterator[CliStack]:
+    """examples/typescript with the SDK generated from schema.json and `npm install` run,
+    a stack configured for the emulator; the key it looks up exists."""
+    if shutil.which("npm") is None:
+        pytest.fail("npm is needed for the TypeScript engine test")
+    emulator.insert_key(name="Shared Staging Key", organization_id=emulator.organization_id)
+    project = copy_example("typescript", tmp_path)
+    subprocess.run(
+        [str(gensdk), str(ROOT / "schema.json"), "nodejs", str(project / "sdks" / "edgee")],
+        check=True,
+    )
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=project, check=True
+    )
     stack = CliStack(cli, project).init()
     stack.configure_edgee(emulator.url, emulator.organization_id, emulator.token)
     yield stack
