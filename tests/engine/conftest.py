@@ -58,7 +58,7 @@ def project_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def copy_example(name: str, target: Path) -> Path:
     project = target / name
-    ignored = shutil.ignore_patterns("node_modules", "venv", "sdks", "package-lock.json")
+    ignored = shutil.ignore_patterns("node_modules", "venv", "sdk", "sdks", "package-lock.json")
     shutil.copytree(EXAMPLES / name, project, ignore=ignored)
     return project
 
@@ -119,6 +119,31 @@ def typescript_example(
     subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=project, check=True
     )
+    stack = CliStack(cli, project).init()
+    stack.configure_edgee(emulator.url, emulator.organization_id, emulator.token)
+    yield stack
+    stack.destroy(check=False)
+
+
+# The generated Go SDK's own module, as examples/go's header describes it.
+GO_SDK_MODULE = """module example.com/pulumi-edgee/sdk/go
+
+go 1.26
+
+require github.com/pulumi/pulumi/sdk/v3 v3.276.0
+"""
+
+
+@pytest.fixture
+def go_example(
+    cli: PulumiCli, gensdk: Path, emulator: EmulatorHandle, tmp_path: Path
+) -> Iterator[CliStack]:
+    """examples/go with its SDK generated from schema.json, a stack configured for the
+    emulator; the CLI's Go language host builds the program."""
+    project = copy_example("go", tmp_path)
+    sdk = project / "sdk"
+    subprocess.run([str(gensdk), str(ROOT / "schema.json"), "go", str(sdk)], check=True)
+    (sdk / "go.mod").write_text(GO_SDK_MODULE)
     stack = CliStack(cli, project).init()
     stack.configure_edgee(emulator.url, emulator.organization_id, emulator.token)
     yield stack
