@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .console import ConfigurationError, check_base_url, check_token
 
@@ -62,7 +62,7 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
 
     token = lookup(API_TOKEN)
     organization = lookup(ORGANIZATION_ID)
-    url = (lookup(CONSOLE_URL) or DEFAULT_CONSOLE_URL).rstrip("/")
+    url = canonical_url(lookup(CONSOLE_URL) or DEFAULT_CONSOLE_URL)
     missing = [
         f"the Console API token is not set: {API_TOKEN.how_to_set()}" if token is None else "",
         f"the organization id is not set: {ORGANIZATION_ID.how_to_set()}"
@@ -81,6 +81,37 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
     if problems or token is None or organization is None:
         raise SettingsError("Edgee provider configuration: " + "; ".join(problems) + ".")
     return Settings(console_url=url, organization_id=organization, api_token=token)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def canonical_url(url: str) -> str:
+    """The one spelling of a Console URL: scheme and host in lower case, no default port,
+    no trailing slash. Spellings that reach the same Console are the same setting, so
+    moving between them changes nothing (a changed Console URL replaces every key)."""
+    url = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:  # not a URL: `_url_problem` says so
+        return url
+    if host is None or parts.username is not None or parts.password is not None:
+        return url
+    scheme = parts.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, parts.fragment))
+
+
+def canonical(source: Source, value: str | None) -> str | None:
+    """A setting as `resolve` reads it (None when unset or blank), for comparing two
+    configurations: the Console URL in its one spelling, the others without spaces."""
+    if value is None or not value.strip():
+        return None
+    return canonical_url(value) if source is CONSOLE_URL else value.strip()
 
 
 def _url_problem(url: str) -> str | None:

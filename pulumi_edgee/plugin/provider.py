@@ -35,6 +35,7 @@ from ..settings import (
     Settings,
     SettingsError,
     Source,
+    canonical,
     resolve,
 )
 from .errors import PluginError, status_of
@@ -90,6 +91,15 @@ def _config_values(values: Mapping[str, Any]) -> dict[str, Any]:
         if name in _SOURCES:
             plain[name] = value
     return plain
+
+
+def _canonical_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Config as `resolve` reads it, so that two spellings of one setting compare equal
+    (`https://API.edgee.app:443/` and `https://api.edgee.app`)."""
+    return {
+        name: canonical(_SOURCES[name], value) if isinstance(value, str) else value
+        for name, value in _config_values(values).items()
+    }
 
 
 def _settings(config: Mapping[str, Any]) -> Settings:
@@ -226,8 +236,8 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         """A new token updates the provider; another organization or Console URL replaces
         it (its keys live elsewhere), but only when both sides name one: a value that moved
         between stack config and the environment is not a change of place."""
-        olds = _config_values(decode(request.olds)[0])
-        news = _config_values(decode(request.news)[0])
+        olds = _canonical_config(decode(request.olds)[0])
+        news = _canonical_config(decode(request.news)[0])
         changed = sorted(
             name
             for name in _SOURCES

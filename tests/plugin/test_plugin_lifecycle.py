@@ -343,6 +343,43 @@ def test_config_diff_and_secret_marking(emulator_module: EmulatorHandle) -> None
         assert plugin.diff_config(config, config).changes == "none"
 
 
+@pytest.mark.parametrize(
+    ("setting", "old", "new"),
+    [
+        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app/"),
+        ("consoleUrl", "https://api.edgee.app", "HTTPS://API.Edgee.App"),
+        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app:443"),
+        ("consoleUrl", "http://127.0.0.1:80", "http://127.0.0.1/"),
+        ("consoleUrl", "https://api.edgee.app", " https://api.edgee.app "),
+        ("organizationId", "org_1", " org_1 "),
+        ("organizationId", "org_1", "org_1\n"),
+    ],
+)
+def test_equivalent_settings_are_no_change(setting: str, old: str, new: str) -> None:
+    """Spellings that settings resolution reads as one value never replace the provider
+    (which would replace every key and rotate every secret)."""
+    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
+        base = {"apiToken": TOKEN, "organizationId": "org_1", "consoleUrl": "https://api.edgee.app"}
+        answer = plugin.diff_config({**base, setting: old}, {**base, setting: new})
+        assert (answer.changes, answer.replaces) == ("none", [])
+
+
+@pytest.mark.parametrize(
+    ("setting", "old", "new"),
+    [
+        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app:8443"),
+        ("consoleUrl", "https://api.edgee.app", "https://console.edgee.app"),
+        ("consoleUrl", "http://127.0.0.1:8080", "https://127.0.0.1:8080"),
+        ("organizationId", "org_1", "ORG_1"),
+    ],
+)
+def test_a_real_change_of_place_still_replaces(setting: str, old: str, new: str) -> None:
+    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
+        base = {"apiToken": TOKEN, "organizationId": "org_1", "consoleUrl": "https://api.edgee.app"}
+        answer = plugin.diff_config({**base, setting: old}, {**base, setting: new})
+        assert answer.replaces == [setting]
+
+
 def test_console_failures_reach_the_engine_as_one_line_with_a_code(
     emulator_module: EmulatorHandle, console: httpx.Client, leaks: LeakDetector
 ) -> None:
