@@ -21,10 +21,10 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 
-from . import markers
+from . import markers, times
 from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleClient, ConsoleError
-from .properties import KEY_TYPES
+from .properties import KEY_TYPES, MAX_EXPIRY_DAYS
 from .settings import API_TOKEN, CONSOLE_URL, ORGANIZATION_ID, SettingsError, resolve
 
 
@@ -72,12 +72,19 @@ def declaration(key: ApiKeyObject, resource_name: str, variable: str) -> str:
     if key.max_usage is not None:
         arguments.append(f"max_usage={key.max_usage}")
     days = expiry_days(key)
-    if days is not None:
+    note = ""
+    if days is not None and 1 <= days <= MAX_EXPIRY_DAYS:
         arguments.append(f"expires_in_days={days}")
+    elif key.expires_at is not None:
+        # Adoption refuses it with the reason; code that fails its own check would not say.
+        note = (
+            f"# {key.id} expires at {times.iso(key.expires_at)}, {days} days after creation:"
+            f" a lifetime that cannot be declared (expires_in_days is 1 to {MAX_EXPIRY_DAYS})\n"
+        )
     if not key.active:
         arguments.append("active=False")
     body = "".join(f"    {a},\n" for a in arguments)
-    return f"{variable} = ApiKey(\n{body})\n"
+    return f"{note}{variable} = ApiKey(\n{body})\n"
 
 
 def fragment(keys: Iterable[ApiKeyObject], organization_id: str) -> str:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
+from . import times
 from .console import ApiKeyObject, ApiKeyUpdate, ConsoleError, NotFoundError
 from .session import Session
 from .spec import ApiKeySpec
@@ -146,9 +146,7 @@ def _take(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
 
 def expiry_days(key: ApiKeyObject) -> int | None:
     """The key's lifetime in whole days (as `expires_in_days` would have made it)."""
-    if key.expires_at is None:
-        return None
-    return round((key.expires_at - key.created_at).total_seconds() / 86400)
+    return times.days_between(key.created_at, key.expires_at)
 
 
 def differences(spec: ApiKeySpec, live: ApiKeyObject) -> list[str]:
@@ -166,7 +164,7 @@ def differences(spec: ApiKeySpec, live: ApiKeyObject) -> list[str]:
         real = (
             "the key does not expire"
             if live.expires_at is None
-            else f"the key expires {days} days after creation, at {_iso(live.expires_at)}"
+            else f"the key expires {days} days after creation, at {times.iso(live.expires_at)}"
         )
         problems.append(f"`expires_in_days` is declared {spec.expires_in_days!r}, {real}")
     return problems
@@ -205,7 +203,3 @@ def _refusal(key_id: str, problems: list[str]) -> str:
         "cannot change on an existing key: declare the key as it is, or remove `adopt_id` "
         "to create a new key instead. Nothing was changed."
     )
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

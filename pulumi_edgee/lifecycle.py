@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, NoReturn
 
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
-from . import adoption, markers, rotation
+from . import adoption, markers, rotation, times
 from .checks import check as check
 from .checks import inputs_of as _inputs_of
 from .console import (
@@ -90,22 +90,10 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any], key_id: str | None = 
     )
 
 
-def _timestamp(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _days_between(start: datetime, end: datetime | None) -> int | None:
-    if end is None:
-        return None
-    return round((end - start).total_seconds() / 86400)
-
-
 def _output_value(value: Any) -> Any:
     """A live value as state stores it: timestamps as ISO 8601 text, lists as lists."""
     if isinstance(value, datetime):
-        return _timestamp(value)
+        return times.iso(value)
     if isinstance(value, (list, tuple)):
         return list(value)
     return value
@@ -403,7 +391,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     _report_odd(live)
     expires_in_days = props.get("expiresInDays")
     if expires_in_days is None:
-        expires_in_days = _days_between(live.created_at, live.expires_at)
+        expires_in_days = times.days_between(live.created_at, live.expires_at)
     found = outputs(
         live, email=props.get("email"), expires_in_days=whole_number(expires_in_days), key=secret
     )

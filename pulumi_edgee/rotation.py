@@ -19,6 +19,8 @@ from typing import Any
 
 from pulumi.output import contains_unknowns
 
+from . import times
+
 BEFORE_EXPIRY = "rotateBeforeExpiryDays"
 EVERY = "rotateEveryDays"
 
@@ -53,7 +55,7 @@ def due(
         if left <= timedelta(days=before_expiry_days):
             return Due(
                 BEFORE_EXPIRY,
-                f"it expires at {_iso(expires_at)}, in {_days(left)}, within the "
+                f"it expires at {times.iso(expires_at)}, in {_days(left)}, within the "
                 f"{before_expiry_days} days of rotate_before_expiry_days",
             )
     if every_days is not None and created_at is not None:
@@ -61,7 +63,7 @@ def due(
         if age >= timedelta(days=every_days):
             return Due(
                 EVERY,
-                f"it was created at {_iso(created_at)}, {_days(age)} ago, and "
+                f"it was created at {times.iso(created_at)}, {_days(age)} ago, and "
                 f"rotate_every_days is {every_days}",
             )
     return None
@@ -80,8 +82,8 @@ def replaces(
         return []
     rotation = due(
         now or datetime.now(timezone.utc),
-        created_at=_parse(olds.get("createdAt")),
-        expires_at=_parse(olds.get("expiresAt")),
+        created_at=times.parse(olds.get("createdAt")),
+        expires_at=times.parse(olds.get("expiresAt")),
         before_expiry_days=_whole(before),
         every_days=_whole(every),
     )
@@ -100,17 +102,3 @@ def _whole(value: Any) -> int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 1:
         return int(value)
     return None
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,6 +13,8 @@ from pydantic import (
     SecretStr,
     field_validator,
 )
+
+from ..times import UtcTime
 
 
 def _reject_bool(value: Any) -> Any:
@@ -46,9 +47,9 @@ class ApiKeyObject(BaseModel):
     max_usage: int | None = None
     active: bool
     debug_mode: bool = False
-    created_at: datetime
-    expires_at: datetime | None = None
-    last_used_at: datetime | None = None
+    created_at: UtcTime
+    expires_at: UtcTime | None = None
+    last_used_at: UtcTime | None = None
     key: SecretStr | None = None
 
     @property
