@@ -12,73 +12,87 @@ changing or removing it is not a change; and when the resource is replaced later
 replacement property changed, or a rotation), the new key is created, not adopted again:
 `diff` records the replacement here so that the `check` and `create` that follow know.
 
-Bookkeeping is per process, which the engine starts once per command: the keys held by
-resources this command has diffed or adopted (so one key is never adopted twice), the
-adopt ids of resources being replaced, and the keys adopted here (so that a resource
-that gives its key up in the same command, renamed in the program, does not delete it
-from under its new owner).
+Bookkeeping is per session, one per process and settings, and the engine starts a
+process per command (see `Adoptions`): so that a key is never adopted twice, a
+replaced resource's key is not adopted again, and a resource that gives its key up in
+the same command, renamed in the program, does not delete it from under its new owner.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import times
+from . import markers, times
 from .console import ApiKeyObject, ApiKeyUpdate, ConsoleError, NotFoundError
-from .session import Session
 from .spec import ApiKeySpec
+
+if TYPE_CHECKING:  # the session holds this module's `Adoptions`
+    from .session import Session
 
 
 class AdoptionError(Exception):
     """An adoption refused or failed; the message says why and what to do, no secret."""
 
 
-_held: set[str] = set()  # keys of resources diffed or adopted in this command
-_replacing: set[str] = set()  # adopt ids of resources being replaced
-_adopted: set[str] = set()  # keys adopted in this command
-_lock = threading.Lock()
+class Adoptions:
+    """What one process knows of this command's adoptions (the engine starts a process
+    per command): the keys held by resources it has diffed or adopted (so one key is
+    never adopted twice), the adopt ids of resources being replaced, and the keys
+    adopted here. Kept on the session, so a test harness that plays several commands in
+    one process with a session each sees what the CLI's processes see."""
 
+    def __init__(self) -> None:
+        self._held: set[str] = set()
+        self._replacing: set[str] = set()
+        self._adopted: set[str] = set()
+        self._lock = threading.Lock()
 
-def note_diff(key_id: str, news: Mapping[str, Any], replaced: bool) -> None:
-    """A resource of the stack holds `key_id`; when it is being replaced, its
-    `adopt_id` (if any) must not be adopted again by the create that follows."""
-    adopt_id = news.get("adoptId")
-    with _lock:
-        _held.add(key_id)
-        if replaced and isinstance(adopt_id, str):
-            _replacing.add(adopt_id)
+    def note_diff(self, key_id: str, news: Mapping[str, Any], replaced: bool) -> None:
+        """A resource of the stack holds `key_id`; when it is being replaced, its
+        `adopt_id` (if any) must not be adopted again by the create that follows."""
+        adopt_id = news.get("adoptId")
+        with self._lock:
+            self._held.add(key_id)
+            if replaced and isinstance(adopt_id, str):
+                self._replacing.add(adopt_id)
 
+    def wanted(self, adopt_id: str | None) -> bool:
+        """Whether a create with this `adopt_id` adopts (rather than creates a new key)."""
+        with self._lock:
+            return adopt_id is not None and adopt_id not in self._replacing
 
-def _wanted(adopt_id: str | None) -> bool:
-    """Whether a create with this `adopt_id` adopts (rather than creates a new key)."""
-    with _lock:
-        return adopt_id is not None and adopt_id not in _replacing
+    def adopted_here(self, key_id: str) -> bool:
+        """Whether another resource adopted the key in this command: a delete of it by the
+        resource that held it before (renamed in the program) must leave it to its new
+        owner. A key being replaced is deleted as usual."""
+        with self._lock:
+            return key_id in self._adopted and key_id not in self._replacing
 
+    def hold(self, key_id: str) -> bool:
+        """Take the key for the adopting resource; False when another resource holds it."""
+        with self._lock:
+            if key_id in self._held:
+                return False
+            self._held.add(key_id)
+            return True
 
-def adopted_here(key_id: str) -> bool:
-    """Whether another resource adopted the key in this command: a delete of it by the
-    resource that held it before (renamed in the program) must leave it to its new
-    owner. A key being replaced is deleted as usual."""
-    with _lock:
-        return key_id in _adopted and key_id not in _replacing
+    def release(self, key_id: str) -> None:
+        """A key not taken after all: free for a later attempt."""
+        with self._lock:
+            self._held.discard(key_id)
 
-
-def _hold(key_id: str) -> bool:
-    """Take the key for the adopting resource; False when another resource holds it."""
-    with _lock:
-        if key_id in _held:
-            return False
-        _held.add(key_id)
-        return True
+    def taken(self, key_id: str) -> None:
+        with self._lock:
+            self._adopted.add(key_id)
 
 
 def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
     """Preview-time refusals for a new resource with `adopt_id` (its inputs all known):
     the key is missing, or differs in a setting that cannot change in place. A Console
     API that cannot be reached decides nothing here; `create` checks again."""
-    if not _wanted(spec.adopt_id):
+    if not session.adoptions.wanted(spec.adopt_id):
         return []
     assert spec.adopt_id is not None
     try:
@@ -87,6 +101,8 @@ def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
         return []
     if live is None:
         return [("adoptId", _missing(session, spec.adopt_id))]
+    if markers.parse(live.name) is not None:
+        return [("adoptId", _in_flight(live))]
     problems = differences(spec, live)
     return [("adoptId", _refusal(spec.adopt_id, problems))] if problems else []
 
@@ -96,11 +112,11 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
     this create does not adopt. Raises `AdoptionError` when the key is missing, held by
     another resource, or differs in what cannot change (nothing changed then), or when
     applying the settings failed (the next `up` tries again)."""
-    if not _wanted(spec.adopt_id):
+    if not session.adoptions.wanted(spec.adopt_id):
         return None
     key_id = spec.adopt_id
     assert key_id is not None
-    if not _hold(key_id):
+    if not session.adoptions.hold(key_id):
         raise AdoptionError(
             f"API key {key_id} cannot be adopted: another resource of this stack already "
             "manages it; remove `adopt_id` from one of them"
@@ -108,11 +124,9 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
     try:
         live = _take(session, spec, key_id)
     except AdoptionError:
-        with _lock:
-            _held.discard(key_id)  # not taken: free for a later attempt
+        session.adoptions.release(key_id)
         raise
-    with _lock:
-        _adopted.add(key_id)
+    session.adoptions.taken(key_id)
     session.directory.put(live)
     return live
 
@@ -127,6 +141,8 @@ def _take(session: Session, spec: ApiKeySpec, key_id: str) -> ApiKeyObject:
         raise AdoptionError(f"adopting API key {key_id} failed: {error}") from None
     if live.key is None:
         raise AdoptionError(f"adopting API key {key_id} failed: reveal returned no secret")
+    if markers.parse(live.name) is not None:
+        raise AdoptionError(_in_flight(live))
     problems = differences(spec, live)
     if problems:
         raise AdoptionError(_refusal(key_id, problems))
@@ -194,6 +210,15 @@ def _missing(session: Session, key_id: str) -> str:
         "that id (a key of another organization cannot be adopted with this "
         "organizationId); `python -m pulumi_edgee.adopt` lists the organization's keys. "
         "Nothing was created."
+    )
+
+
+def _in_flight(live: ApiKeyObject) -> str:
+    return (
+        f"API key {live.id} cannot be adopted: it still bears a create marker name "
+        f"({live.name}), so it is a create of some stack in progress (which will take it) "
+        "or interrupted (a later command removes it). Adopt a key that has its declared "
+        "name. Nothing was changed."
     )
 
 

@@ -74,17 +74,23 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     ]
 
 
-def diff(olds: Mapping[str, Any], news: Mapping[str, Any], key_id: str | None = None) -> DiffResult:
+def diff(
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    key_id: str | None = None,
+    session: Session | None = None,
+) -> DiffResult:
     """Compare old outputs with new inputs; only input properties can cause a change.
 
-    A key due for rotation is replaced too. Given the key's id, adoption notes the key
-    as held (and, when replaced, that its `adopt_id` must not be adopted again).
+    A key due for rotation is replaced too. Given the key's id and the session, adoption
+    notes the key as held (and, when replaced, that its `adopt_id` must not be adopted
+    again).
     """
     changed = changed_props(olds, news)
     replaces = [p.wire for p in changed if p.change is Change.REPLACE]
     replaces += rotation.replaces(key_id or "in state", olds, news)
-    if key_id is not None:
-        adoption.note_diff(key_id, news, replaced=bool(replaces))
+    if key_id is not None and session is not None:
+        session.adoptions.note_diff(key_id, news, replaced=bool(replaces))
     return DiffResult(
         changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False
     )
@@ -441,7 +447,7 @@ def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     another resource adopted in this same command is its now, and is left alone.
     """
     _guard_organization(session, "deleting", key_id, props)
-    if adoption.adopted_here(key_id):
+    if session.adoptions.adopted_here(key_id):
         return
     try:
         with session.writing(), session.step():

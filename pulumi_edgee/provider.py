@@ -83,8 +83,13 @@ class ApiKeyProvider(ResourceProvider):
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         from . import lifecycle
+        from .settings import SettingsError
 
-        return lifecycle.diff(_olds, _news, key_id=_id)
+        try:
+            session = self._session()
+        except SettingsError:  # `check` has said so; adoption is not noted then
+            session = None
+        return lifecycle.diff(_olds, _news, key_id=_id, session=session)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from . import lifecycle

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from . import markers
+from .adoption import Adoptions
 from .console import (
     AuthenticationError,
     ConsoleClient,
@@ -97,6 +98,7 @@ class Session:
             on_walk=self._remove_leftovers,
         )
         self.directory = KeyDirectory(self.client)
+        self.adoptions = Adoptions()
         self._removing: set[str] = set()
         self._removing_lock = threading.Lock()
         self._walked = False  # a walk of this process has ended (and swept)

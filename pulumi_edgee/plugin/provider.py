@@ -23,7 +23,7 @@ from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import adoption, lifecycle, lookups, rotation
+from .. import lifecycle, lookups, rotation
 from .._version import __version__
 from ..properties import INPUT_PROPS, PROPS, Change, Prop
 from ..session import Session, session_for
@@ -310,7 +310,10 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         for due in rotation.replaces(request.id, olds, news):  # a key due for rotation
             kinds[due] = provider_pb2.PropertyDiff.UPDATE_REPLACE
             replaces.append(due)
-        adoption.note_diff(request.id, news, replaced=bool(replaces))
+        with self._lock:
+            session = self._session
+        if session is not None:  # unknown settings: nothing is created in this preview
+            session.adoptions.note_diff(request.id, news, replaced=bool(replaces))
         return _diff_answer(kinds, replaces)
 
     @_answer

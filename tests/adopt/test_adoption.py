@@ -3,9 +3,17 @@ engine-faithful runner and the real provider server, against the emulator over H
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from .support import Stack, ok, ops, set_keys
+import pytest
+
+from pulumi_edgee import adoption, markers
+from pulumi_edgee.session import session_for
+from pulumi_edgee.settings import Settings
+from pulumi_edgee.spec import ApiKeySpec
+
+from .support import ORGANIZATION, TOKEN, Stack, ok, ops, set_keys
 
 
 def _failed(result: Any, env: Stack | None = None) -> str:
@@ -119,6 +127,28 @@ def test_missing_or_foreign_keys_fail_clearly_and_create_nothing(env: Stack) -> 
         assert "Nothing was created" in message
     assert env.creates() == 0
     assert [k["id"] for k in env.emulator.keys()] == [foreign["id"]]
+
+
+def test_a_key_still_bearing_a_create_marker_is_never_adopted(env: Stack) -> None:
+    """Another stack's create in flight: its key must stay that create's."""
+    in_flight = f"{markers.PREFIX}{'ab' * 16}:{int(time.time()) + 3600}"
+    made = env.emulator.insert_key(name=in_flight)
+    env.leaks.add_secrets(made["key"])
+    stack = env.runner()
+    set_keys(stack, {"k": {"adopt_id": made["id"], "name": "mine"}})
+    message = _failed(stack.preview(), env)
+    assert f"API key {made['id']} cannot be adopted: it still bears a create marker" in message
+    message = _failed(stack.up(), env)
+    assert "Nothing was changed" in message
+    assert env.live()[made["id"]]["name"] == in_flight
+    assert env.creates() == 0
+    # The create checks again (a preview that could not reach the Console checked nothing).
+    session = session_for(
+        Settings(console_url=env.emulator.url, organization_id=ORGANIZATION, api_token=TOKEN)
+    )
+    with pytest.raises(adoption.AdoptionError, match="still bears a create marker"):
+        adoption.adopt(session, ApiKeySpec(name="mine", adopt_id=made["id"]))
+    assert env.live()[made["id"]]["name"] == in_flight
 
 
 def test_a_key_held_by_another_resource_is_not_adopted_twice(env: Stack) -> None:

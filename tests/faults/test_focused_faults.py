@@ -225,6 +225,21 @@ def test_unknown_create_outcome_never_adopts_a_key_another_stack_just_made(
     assert found == [], [f.detail for f in found]
 
 
+def test_two_stacks_adopting_one_key_behave_as_under_the_cli(harness: fs.Harness) -> None:
+    """The documented limitation, as the CLI shows it: each command's process knows only
+    its own adoptions, so a second stack adopting a key the first holds goes through.
+    The harness must not hide that by remembering one stack's adoption for another."""
+    made = harness.emulator.insert_key(name="shared")
+    harness.leaks.add_secrets(made["key"])
+    first, second = fs.new_stack(), fs.new_stack()
+    program = {"k": {"adoptId": made["id"], "name": "shared"}}
+    harness.up(first, program)
+    harness.up(second, program)
+    assert first.resources["k"].id == second.resources["k"].id == made["id"]
+    found = fs.inconsistencies(second, harness.live_keys(), program, others=[first])
+    assert [f.category for f in found] == ["owned_by_two_stacks"]
+
+
 def test_a_key_whose_secret_cannot_be_recovered_is_removed_and_a_rerun_repairs(
     harness: fs.Harness,
 ) -> None:
