@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from .properties import OUTPUT_ONLY_PYTHON, PYTHON_TO_WIRE, WIRE_TO_PYTHON
+from .properties import OUTPUT_ONLY_PYTHON, PYTHON_TO_WIRE, SECRET_INPUTS, WIRE_TO_PYTHON
 from .provider import ApiKeyProvider
 
 
@@ -100,6 +100,8 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
         if keywords["name"] is None and not (opts is not None and opts.id is not None):
             raise TypeError(f"ApiKey {resource_name!r}: missing required argument `name`")
         props: dict[str, Any] = {**keywords, **dict.fromkeys(OUTPUT_ONLY_PYTHON)}
+        if not all(map(_plain, keywords.values())):
+            props[SECRET_INPUTS] = _secret_inputs(keywords)
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
         super().__init__(
             ApiKeyProvider(),
@@ -126,3 +128,22 @@ class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
 
     def translate_output_property(self, prop: str) -> str:
         return WIRE_TO_PYTHON.get(prop, prop)
+
+
+def _plain(value: Any) -> bool:
+    """Whether an input is a plain value (which cannot be a secret)."""
+    if isinstance(value, (list, tuple)):
+        return all(map(_plain, value))
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _secret_inputs(keywords: dict[str, Any]) -> pulumi.Output[list[str]]:
+    """The wire names of the inputs given as secrets, for the provider to keep their
+    values out of its messages (a dynamic provider receives them plain; see
+    `redaction`). Itself no secret: names only."""
+    given = {PYTHON_TO_WIRE[k]: v for k, v in keywords.items() if not _plain(v)}
+
+    async def names() -> list[str]:
+        return [w for w, v in given.items() if await pulumi.Output.from_input(v).is_secret()]
+
+    return pulumi.Output.from_input(names())

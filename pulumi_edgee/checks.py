@@ -14,7 +14,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from pulumi.output import contains_unknowns
 
 from . import markers
-from .properties import INPUT_PROPS
+from .properties import INPUT_PROPS, SECRET_INPUTS
 from .spec import validate
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ def check(
     checked = [CheckFailure(f.property, f.reason) for f in failures]
     if spec is not None:
         inputs = spec.to_wire()
+        if SECRET_INPUTS in news:  # kept for the steps that follow (see `redaction`)
+            inputs[SECRET_INPUTS] = news[SECRET_INPUTS]
         if markers.parse(spec.name) is not None:
             reason = (
                 f"names of the form {markers.PREFIX}<token>:<time> are reserved for keys "

@@ -26,6 +26,8 @@ MAX_EMAIL_LENGTH = 254
 MAX_USAGE_LIMIT = 1_000_000_000
 MAX_EXPIRY_DAYS = 3650
 KEY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+# The input by which a dynamic resource names its secret inputs (see `redaction`).
+SECRET_INPUTS = "__secretInputs"  # noqa: S105 - a property name
 
 
 class Change(enum.Enum):

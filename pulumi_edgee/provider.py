@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
@@ -77,8 +79,16 @@ class ApiKeyProvider(ResourceProvider):
         if problem is not None:
             return CheckResult(news, [CheckFailure("", problem[1])])
         checked = checks.check(news, _olds, session if news.get("adoptId") is not None else None)
+        if not checked.failures:
+            return checked
+        from .redaction import declared_secret_values, redact
+
+        secrets = declared_secret_values(news)
         # Only Python programs use a dynamic provider: failures name their Python names.
-        failures = [CheckFailure(python_name(f.property), f.reason) for f in checked.failures or []]
+        failures = [
+            CheckFailure(python_name(f.property), redact(f.reason, secrets))
+            for f in checked.failures
+        ]
         return CheckResult(checked.inputs, failures)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
@@ -94,7 +104,8 @@ class ApiKeyProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         from . import lifecycle
 
-        return lifecycle.create(self._session(), props)
+        with _secrets_kept_out(props):
+            return lifecycle.create(self._session(), props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from . import lifecycle
@@ -104,9 +115,26 @@ class ApiKeyProvider(ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         from . import lifecycle
 
-        return UpdateResult(lifecycle.update(self._session(), _id, _olds, _news))
+        with _secrets_kept_out(_news):
+            return UpdateResult(lifecycle.update(self._session(), _id, _olds, _news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         from . import lifecycle
 
         lifecycle.delete(self._session(), _id, _props)
+
+
+@contextmanager
+def _secrets_kept_out(inputs: dict[str, Any]) -> Iterator[None]:
+    """Re-raise a failure with the values of the inputs given as secrets masked."""
+    try:
+        yield
+    except Exception as error:
+        from .lifecycle import ApiKeyError
+        from .redaction import declared_secret_values, redact
+
+        text = str(error)
+        shown = redact(text, declared_secret_values(inputs))
+        if shown == text:
+            raise
+        raise ApiKeyError(shown) from None

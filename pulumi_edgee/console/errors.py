@@ -28,6 +28,7 @@ Hierarchy:
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote, quote_plus
 
@@ -40,21 +41,38 @@ _MAX_DETAIL = 300
 _SUBSTRING_MIN = 12
 
 
+def mask(text: str, *secrets: str) -> str:
+    """`text` with each given secret masked, in the forms text may quote it (as is, URL-
+    or JSON-escaped, as Python's repr shows it)."""
+    forms = {
+        form
+        for secret in secrets
+        if secret
+        for form in (
+            secret,
+            quote(secret, safe=""),
+            quote_plus(secret),
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            repr(secret)[1:-1],
+        )
+        if form
+    }
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= _SUBSTRING_MIN:
+            text = text.replace(form, "***")
+        else:
+            # Whole words only, so that a short secret does not mangle ordinary words.
+            text = re.sub(rf"(?<![\w-]){re.escape(form)}(?![\w-])", "***", text)
+    return text
+
+
 def scrub(text: str, *secrets: str) -> str:
     """Mask bearer tokens, gateway keys and the given secrets, and bound the length.
 
     Server text is echoed into messages only through this, since a misbehaving server or
     proxy could reflect the request's credentials back.
     """
-    for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            if len(form) >= _SUBSTRING_MIN:
-                text = text.replace(form, "***")
-            else:
-                # Whole words only, so that a short secret does not mangle ordinary words.
-                text = re.sub(rf"(?<![\w-]){re.escape(form)}(?![\w-])", "***", text)
+    text = mask(text, *secrets)
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     text = " ".join(text.split())

@@ -18,6 +18,7 @@ from ..console import (
     PermissionDeniedError,
     RetryableApiError,
 )
+from ..console.errors import mask
 from ..lifecycle import ApiKeyError
 from ..lookups import LookupError as KeyLookupError
 from ..lookups import NoMatchError
@@ -86,10 +87,7 @@ def status_of(error: BaseException, *secrets: str) -> tuple[grpc.StatusCode, str
 
 def _one_line(text: str, secrets: tuple[str, ...]) -> str:
     """The text on one line, with every given secret masked."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return " ".join(mask(text, *secrets).split())
 
 
 def _expected(error: BaseException) -> bool:

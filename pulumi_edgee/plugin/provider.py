@@ -13,12 +13,12 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, struct_pb2
 from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
@@ -26,6 +26,7 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 from .. import lifecycle, lookups, rotation
 from .._version import __version__
 from ..properties import INPUT_PROPS, PROPS, Change, Prop
+from ..redaction import redact, secret_values
 from ..session import Session, session_for
 from ..settings import (
     API_TOKEN,
@@ -72,10 +73,36 @@ def _answer(
         try:
             return method(self, request, context)
         except Exception as error:  # every failure reaches the engine as one clear line
-            code, message = status_of(error, *self.secrets())
+            code, message = status_of(error, *self.secrets(), *_secret_inputs(request))
             context.abort(code, message)
 
     return wrapper
+
+
+# The request fields that carry properties (inputs, old outputs, function arguments).
+_PROPERTY_FIELDS = ("news", "olds", "properties", "inputs", "args")
+
+
+def _secret_inputs(request: object) -> tuple[str, ...]:
+    """The text values a request marks secret: kept out of every answer's message."""
+    values: list[str] = []
+    for field in _PROPERTY_FIELDS:
+        struct = getattr(request, field, None)
+        if isinstance(struct, struct_pb2.Struct):
+            props, secret = decode(struct)
+            values += secret_values(props, secret)
+    return tuple(values)
+
+
+def _failures(
+    request: object, failures: Iterable[tuple[str, str]]
+) -> list[provider_pb2.CheckFailure]:
+    """Check failures for the engine, with the request's secret values masked."""
+    secrets = _secret_inputs(request)
+    return [
+        provider_pb2.CheckFailure(property=prop, reason=redact(reason, secrets))
+        for prop, reason in failures
+    ]
 
 
 def _schema_text() -> str:
@@ -289,10 +316,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         result = lifecycle.check(news, decode(request.olds)[0], session)
         return provider_pb2.CheckResponse(
             inputs=encode(result.inputs or {}, secret),
-            failures=[
-                provider_pb2.CheckFailure(property=f.property, reason=f.reason)
-                for f in result.failures or ()
-            ],
+            failures=_failures(request, ((f.property, f.reason) for f in result.failures or ())),
         )
 
     @_answer
@@ -409,7 +433,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.InvokeResponse:
         args = decode(request.args)[0]
         if request.tok == GET_API_KEY:
-            failures = _get_api_key_failures(args)
+            failures = _failures(request, _get_api_key_failures(args))
             if failures:
                 return provider_pb2.InvokeResponse(failures=failures)
             reveal = bool(args.get("reveal"))
@@ -418,7 +442,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             )
             return provider_pb2.InvokeResponse(**{"return": encode(found, _SECRET_OUTPUTS)})
         if request.tok == GET_API_KEYS:
-            failures = _argument_failures(GET_API_KEYS, args)
+            failures = _failures(request, _argument_failures(GET_API_KEYS, args))
             if failures:
                 return provider_pb2.InvokeResponse(failures=failures)
             keys = lookups.get_api_keys(
@@ -452,15 +476,12 @@ def _function_arguments(token: str) -> dict[str, Any]:
     }
 
 
-def _argument_failures(token: str, args: Mapping[str, Any]) -> list[provider_pb2.CheckFailure]:
+def _argument_failures(token: str, args: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Arguments the function does not declare, or whose value its schema does not allow,
     each named with what is allowed, in the schema's words (string, boolean, ...)."""
     declared = _function_arguments(token)
     failures = [
-        provider_pb2.CheckFailure(
-            property=name,
-            reason=f"`{name}` is not an argument of {token} (it takes {', '.join(declared)})",
-        )
+        (name, f"`{name}` is not an argument of {token} (it takes {', '.join(declared)})")
         for name in args
         if name not in declared
     ]
@@ -477,16 +498,12 @@ def _argument_failures(token: str, args: Mapping[str, Any]) -> list[provider_pb2
             reason = f"`{name}` must be a {kind}, not {json.dumps(value)}"
         else:
             continue
-        failures.append(provider_pb2.CheckFailure(property=name, reason=reason))
+        failures.append((name, reason))
     return failures
 
 
-def _get_api_key_failures(args: Mapping[str, Any]) -> list[provider_pb2.CheckFailure]:
+def _get_api_key_failures(args: Mapping[str, Any]) -> list[tuple[str, str]]:
     failures = _argument_failures(GET_API_KEY, args)
     if not failures and (args.get("id") is None) == (args.get("name") is None):
-        failures.append(
-            provider_pb2.CheckFailure(
-                property="id", reason="give exactly one of `id` and `name` to look up an API key"
-            )
-        )
+        failures.append(("id", "give exactly one of `id` and `name` to look up an API key"))
     return failures

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import grpc
 from google.protobuf import empty_pb2
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2
 
 from .provider_server import (
@@ -347,7 +348,11 @@ class PluginEngine:
             raise PluginEngineError(
                 f"{name}: " + "; ".join(f"{prop}: {reason}" for prop, reason in checked.failures)
             )
-        inputs: dict[str, Any] = checked.inputs
+        # The engine keeps the secrets Check marked in every later call's inputs.
+        inputs: dict[str, Any] = {
+            k: rpc.wrap_rpc_secret(v) if k in checked.secret_keys else v
+            for k, v in checked.inputs.items()
+        }
         return inputs
 
     def _deploy(
