@@ -3,6 +3,7 @@ front doors: one line naming it and the fix, no Python traceback, nothing create
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,3 +68,43 @@ def test_a_mistake_fails_the_preview_in_one_line(
     assert up.returncode != 0
     assert [k for k in emulator.keys() if k["name"] == "Production Backend"] == []
     assert console_writes(emulator) == []
+
+
+SECRET_NAME = "svc-hidden-name-7f3a"
+
+
+def give_the_name_as_a_secret(stack: CliStack) -> None:
+    """The backend key's `name` as a Pulumi secret: secret config in Python, `fn::secret`
+    in YAML."""
+    main = stack.project_dir / "__main__.py"
+    if main.exists():
+        edit_file(
+            main,
+            'name=config.get("backendName") or "Production Backend"',
+            'name=config.require_secret("backendName")',
+        )
+        stack.set_config("backendName", SECRET_NAME, secret=True)
+    else:
+        edit_file(
+            stack.project_dir / "Pulumi.yaml",
+            "name: Production Backend",
+            f"name:\n        fn::secret: {SECRET_NAME}",
+        )
+
+
+@pytest.mark.parametrize("front_door", ["quickstart", "yaml_example"])
+def test_a_secret_input_stays_out_of_a_failed_up(
+    front_door: str, request: pytest.FixtureRequest, emulator: EmulatorHandle
+) -> None:
+    """A create the Console keeps failing: the error names the step, never the value."""
+    stack: CliStack = request.getfixturevalue(front_door)
+    give_the_name_as_a_secret(stack)
+    emulator.add_fault(
+        "server_error", method="POST", path=r"/v1/organizations/[^/]+/api_keys", count=None
+    )
+    up = stack.run("up", "--yes", check=False)
+    assert up.returncode != 0
+    assert "creating API key" in up.output
+    assert SECRET_NAME not in up.output
+    assert SECRET_NAME not in json.dumps(stack.export())
+    assert [k for k in emulator.keys() if k["name"] == SECRET_NAME] == []
