@@ -25,6 +25,7 @@ from . import markers, times
 from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleClient, ConsoleError
 from .properties import KEY_TYPES, MAX_EXPIRY_DAYS
+from .session import Deadlines
 from .settings import API_TOKEN, CONSOLE_URL, ORGANIZATION_ID, SettingsError, resolve
 
 
@@ -153,8 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         settings = resolve(config, {})
+        deadlines = Deadlines.from_environment()
         with ConsoleClient(
-            settings.console_url, settings.organization_id, settings.api_token
+            settings.console_url,
+            settings.organization_id,
+            settings.api_token,
+            request_deadline=deadlines.request,
+            walk_deadline=deadlines.step,
         ) as client:
             keys = client.list_api_keys()
     except (SettingsError, ConsoleError) as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NoReturn
@@ -267,10 +268,17 @@ def _finish(
         changes["active"] = False
     try:
         secret = _secret_or_reveal(session, made.id, _secret(made))
-        live = _update_key(session, made.id, changes)
-    except (ApiKeyError, ConsoleError) as error:
+    except ApiKeyError as error:
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
         _abandon(session, made.id, reason, marker)
+    try:
+        live = _update_key(session, made.id, changes)
+    except ConsoleError as error:
+        # An attempt whose answer was lost may still be applied, up to a request
+        # deadline after it was sent: the key's last name is known only after that.
+        settled = time.monotonic() + session.deadlines.request
+        reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
+        _abandon(session, made.id, reason, marker, settled)
     if live.name == marker.name:  # a key in state must never look like a leftover
         reason = f"renaming new API key {made.id} to {spec.name!r} failed"
         _abandon(session, made.id, reason, marker)
@@ -318,17 +326,23 @@ def _shows(live: ApiKeyObject, name: str, value: Any) -> bool:
     return bool(getattr(live, name) == value)
 
 
-def _abandon(session: Session, key_id: str, reason: str, marker: Marker) -> NoReturn:
+def _abandon(
+    session: Session, key_id: str, reason: str, marker: Marker, settled: float | None = None
+) -> NoReturn:
     """Delete a key this step made but cannot hand to the stack (no secret, or it could
     not be made as declared), then fail: the stack never learns of it, so leaving it
     would orphan it, and the next `up` starts clean. The removal gets a budget of its
     own, since the step's may be what ran out. When it fails, the key is given its
     create `marker` name (again: a rename whose outcome is unknown may have given it the
     declared one), which makes it a leftover the next walk past the marker's expiry
-    removes (no stack adopts it: its creator is this failing step)."""
+    removes (no stack adopts it: its creator is this failing step). A rename of this
+    step that may still be applied would undo that, so the step first waits until the
+    monotonic time `settled`, by which any such rename has landed or never will (the
+    assumption the marker's expiry makes too: a request lands within its deadline)."""
     try:
         _remove(session, key_id)
     except ConsoleError as error:
+        _wait_until_settled(key_id, settled)
         if _mark_again(session, key_id, marker):
             raise ApiKeyError(
                 f"{reason}; removing key {key_id} failed too ({error}), so it is named "
@@ -340,6 +354,18 @@ def _abandon(session: Session, key_id: str, reason: str, marker: Marker) -> NoRe
             "Console, it is not managed by this stack, then run `pulumi up` again"
         ) from None
     raise ApiKeyError(f"{reason}; key {key_id} was removed, run `pulumi up` again") from None
+
+
+def _wait_until_settled(key_id: str, settled: float | None) -> None:
+    wait = 0.0 if settled is None else settled - time.monotonic()
+    if wait > 0:
+        print(
+            f"pulumi-edgee: waiting {wait:.0f} s for a rename of API key {key_id} that may "
+            "still be applied, before naming it for removal",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(wait)
 
 
 def _mark_again(session: Session, key_id: str, marker: Marker) -> bool:

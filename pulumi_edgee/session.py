@@ -95,6 +95,7 @@ class Session:
             settings.organization_id,
             settings.api_token,
             request_deadline=self.deadlines.request,
+            walk_deadline=self.deadlines.step,
             on_walk=self._remove_leftovers,
         )
         self.directory = KeyDirectory(self.client)

@@ -15,10 +15,12 @@ import pydantic
 from .._version import __version__
 from .deadline import (
     REQUEST_DEADLINE_ENV_VAR,
+    STEP_DEADLINE_ENV_VAR,
     Budget,
     DeadlineBackend,
     current_step,
     request_budget,
+    step_budget,
 )
 from .errors import (
     ApiError,
@@ -46,6 +48,8 @@ from .rules import check_base_url, check_token
 _DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # A request's total budget, whatever the server's pace (the timeouts above are per read).
 DEFAULT_REQUEST_DEADLINE = 30.0
+# A list walk's total budget, whatever the number of pages: the step deadline's default.
+DEFAULT_WALK_DEADLINE = 120.0
 # A list walk that has not ended after this many pages (1,000,000 keys at 100 a page),
 # or after this many empty pages in a row that say more follow, is not going to end.
 MAX_PAGES = 10_000
@@ -180,6 +184,7 @@ class ConsoleClient:
         *,
         timeout: httpx.Timeout | None = None,
         request_deadline: float = DEFAULT_REQUEST_DEADLINE,
+        walk_deadline: float = DEFAULT_WALK_DEADLINE,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         on_walk: Callable[[KeyList, float], None] | None = None,
@@ -194,6 +199,7 @@ class ConsoleClient:
         self._keys_path = f"/v1/organizations/{quote(organization_id, safe='')}/api_keys"
         self._retry = retry or RetryPolicy()
         self._request_deadline = request_deadline
+        self._walk_deadline = walk_deadline
         self._on_walk = on_walk
         # None until the server proves whether it serves GET /api_keys/{id}.
         self._get_one_served: bool | None = None
@@ -249,11 +255,26 @@ class ConsoleClient:
         """Every key of the organization, following the cursor through all pages.
 
         A walk that would not end (a cursor seen before, more than `MAX_PAGES` pages,
-        `MAX_EMPTY_PAGES` empty pages in a row that say more follow) stops with an error.
-        A complete walk is handed to `on_walk` with the time it began (epoch seconds).
+        `MAX_EMPTY_PAGES` empty pages in a row that say more follow, or still going when
+        its total budget, the walk deadline or what is left of the step's, runs out)
+        stops with an error. A complete walk is handed to `on_walk` with the time it
+        began (epoch seconds).
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        what = f"walk deadline ({STEP_DEADLINE_ENV_VAR})"
+        with step_budget(self._walk_deadline, what) as budget:
+            keys, unreadable, started = self._walk(page_size, budget)
+        for key_id in keys:
+            unreadable.pop(key_id, None)
+        walked = KeyList(list(keys.values()), unreadable)
+        if self._on_walk is not None:
+            self._on_walk(walked, started)
+        return walked
+
+    def _walk(
+        self, page_size: int, budget: Budget
+    ) -> tuple[dict[str, ApiKeyObject], dict[str, str], float]:
         path = self._keys_path
         keys: dict[str, ApiKeyObject] = {}
         unreadable: dict[str, str] = {}
@@ -261,7 +282,15 @@ class ConsoleClient:
         cursor: str | None = None
         empty = 0
         started = time.time()
-        for _ in range(MAX_PAGES):
+        for pages in range(MAX_PAGES):
+            if budget.remaining() <= 0:
+                raise DeadlineExceededError(
+                    "GET",
+                    path,
+                    may_have_been_sent=False,
+                    detail=f"the key list did not end within {budget.describe()} "
+                    f"({pages} pages, {len(keys)} keys read)",
+                )
             params: dict[str, Any] = {"limit": page_size}
             if cursor is not None:
                 params["cursor"] = cursor
@@ -292,12 +321,7 @@ class ConsoleClient:
             raise UnexpectedResponseError(
                 "GET", path, f"the key list did not end after {MAX_PAGES} pages"
             )
-        for key_id in keys:
-            unreadable.pop(key_id, None)
-        walked = KeyList(list(keys.values()), unreadable)
-        if self._on_walk is not None:
-            self._on_walk(walked, started)
-        return walked
+        return keys, unreadable, started
 
     def get_api_key(self, key_id: str) -> ApiKeyObject:
         """Read one key (without its secret); `NotFoundError` when it does not exist.

@@ -174,6 +174,10 @@ class ConsoleApp:
             # A fresh cursor each time, so that a client cannot spot a loop by its value.
             page = {"object": "list", "data": [], "has_more": True}
             return HttpResponse.from_json(200, {**page, "next_cursor": secrets.token_urlsafe(12)})
+        if rule.kind == "growing_pages":
+            # Each page one key never seen before: a walk that always finds something new.
+            page = {"object": "list", "data": [_phantom_key(request.path)], "has_more": True}
+            return HttpResponse.from_json(200, {**page, "next_cursor": secrets.token_urlsafe(12)})
         if rule.kind == "late_apply":
             # Held unanswered, then applied; the client has usually given up by then,
             # and the server ignores the failed write of the answer.
@@ -196,3 +200,19 @@ class ConsoleApp:
         return group.fault_response(
             rule.status, "Injected failure after the request was applied.", ()
         )
+
+
+def _phantom_key(list_path: str) -> dict[str, object]:
+    """A key object with a fresh id that no store holds (`growing_pages`)."""
+    organization = list_path.split("/")[3]
+    return {
+        "object": "ai_gateway_api_key",
+        "id": f"key_{secrets.token_hex(10)}",
+        "organization_id": organization,
+        "name": "phantom",
+        "type": "api",
+        "models": [],
+        "active": True,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+    }
+

@@ -34,6 +34,7 @@ FaultKind = Literal[
     "apply_then_garble",
     "slow_drip",
     "endless_pages",
+    "growing_pages",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 _FAULT_COMMON_FIELDS = frozenset({"kind", "method", "path", "count"})
@@ -47,9 +48,13 @@ _FAULT_KIND_FIELDS: dict[str, frozenset[str]] = {
     "apply_then_garble": frozenset({"status", "body"}),
     "slow_drip": frozenset({"interval_ms"}),
     "endless_pages": frozenset(),
+    "growing_pages": frozenset(),
 }
 # Kinds that concern one route unless told otherwise: (method, path).
-_KIND_DEFAULT_TARGET: dict[str, tuple[str, str]] = {"endless_pages": ("GET", LIST_PATH)}
+_KIND_DEFAULT_TARGET: dict[str, tuple[str, str]] = {
+    "endless_pages": ("GET", LIST_PATH),
+    "growing_pages": ("GET", LIST_PATH),
+}
 
 
 @dataclass(frozen=True)

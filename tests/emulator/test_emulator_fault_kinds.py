@@ -153,6 +153,23 @@ def test_endless_pages_never_end_and_each_cursor_is_fresh(
     assert len(api.get("/api_keys").json()["data"]) == 2
 
 
+def test_growing_pages_hold_one_new_key_each(emu: EmulatorHandle, api: httpx.Client) -> None:
+    rule = emu.add_fault("growing_pages", count=None)
+    assert (rule["method"], rule["path"]) == ("GET", CREATE)
+    ids = set()
+    cursor = None
+    for _ in range(20):
+        page = api.get("/api_keys", params={} if cursor is None else {"cursor": cursor}).json()
+        assert page["has_more"] is True
+        [key] = page["data"]
+        assert key["organization_id"] == emu.organization_id
+        ids.add(key["id"])
+        cursor = page["next_cursor"]
+    assert len(ids) == 20
+    emu.clear_faults()
+    assert api.get("/api_keys").json()["data"] == [], "the made-up keys are stored nowhere"
+
+
 # --------------------------------------------------------------------------- clock
 
 

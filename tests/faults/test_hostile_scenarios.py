@@ -382,3 +382,34 @@ def test_a_name_that_looks_like_a_create_marker_is_refused_at_preview(
     checked = a.server.check(urn("reserved"), {}, {"name": name, "__provider": PROVIDER})
     assert [p for p, _ in checked.failures] == ["name"]
     assert "reserved" in checked.failures[0][1]
+
+
+def test_a_rename_applied_after_the_step_gave_up_never_orphans_the_key(
+    emulator: EmulatorHandle, stacks: tuple[StackProcess, StackProcess]
+) -> None:
+    """The create lands late (two 429s), the rename is held past the step's deadline and
+    applied afterwards (within its request deadline), every delete fails: the key must
+    end named by its marker, as the error says, and a later walk removes it (formerly
+    the held rename landed after the marker name was put back: a key named as declared,
+    in no stack, never swept)."""
+    _, b = stacks
+    a = StackProcess(emulator, EDGEE_REQUEST_DEADLINE_SECONDS="5", EDGEE_STEP_DEADLINE_SECONDS="4")
+    emulator.add_fault("rate_limit", method="POST", path=KEYS, retry_after=1, count=2)
+    emulator.add_fault("late_apply", method="POST", path=KEYS + "/[^/]+", delay_ms=4500)
+    emulator.add_fault(
+        "server_error", method="DELETE", path=KEYS + "/[^/]+", status=500, count=None
+    )
+    with pytest.raises(ProviderCallError) as failed:
+        a.create("late", name="backend")
+    said = failed.value.details.strip().splitlines()[-1]
+    [key] = emulator.keys()
+    marker = markers.parse(key["name"])
+    assert marker is not None, f"the key is named {key['name']!r}: {said}"
+    assert f"so it is named {key['name']!r} again" in said
+    time.sleep(max(0.0, marker.expires + 0.5 - time.time()))
+    emulator.clear_faults()
+    b.create("other", name="other")  # a write of another process: its walk sweeps
+    deadline = time.monotonic() + 10
+    while key["id"] in live(emulator):
+        assert time.monotonic() < deadline, "the leftover was never removed"
+        time.sleep(0.1)
