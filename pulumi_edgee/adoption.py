@@ -96,7 +96,8 @@ def check_failures(session: Session, spec: ApiKeySpec) -> list[tuple[str, str]]:
         return []
     assert spec.adopt_id is not None
     try:
-        live = session.directory.get(spec.adopt_id)
+        with session.looking():
+            live = session.directory.get(spec.adopt_id)
     except ConsoleError:
         return []
     if live is None:

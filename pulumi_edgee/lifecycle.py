@@ -411,8 +411,11 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     """
     _guard_organization(session, "reading", key_id, props)
     asked_at = None if "createdAt" in props else session.directory.now()
+    # A read that carries only an id (`ApiKey.get`, which a preview makes too, or an
+    # import) only looks; a refresh's read may sweep (see `Session.looking`).
+    looking = session.looking() if asked_at is not None else contextlib.nullcontext()
     try:
-        with session.step():
+        with session.step(), looking:
             live = session.directory.find(key_id, asked_at=asked_at)
             if live is None:
                 session.directory.discard(key_id)

@@ -14,6 +14,7 @@ from typing import Any
 from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleError, NotFoundError
 from .lifecycle import outputs
+from .properties import KEY_TYPES
 from .session import Session
 
 
@@ -49,7 +50,15 @@ def get_api_key(
     name: str | None = None,
     reveal: bool = False,
 ) -> dict[str, Any]:
-    """The one key with this id, or the one key with this name."""
+    """The one key with this id, or the one key with this name. Lookups only look: their
+    walks remove no leftover (see `Session.looking`)."""
+    with session.looking():
+        return _get_api_key(session, id=id, name=name, reveal=reveal)
+
+
+def _get_api_key(
+    session: Session, *, id: str | None, name: str | None, reveal: bool
+) -> dict[str, Any]:
     if (id is None) == (name is None):
         raise LookupError("give exactly one of `id` and `name` to look up an API key")
     organization = session.settings.organization_id
@@ -84,8 +93,12 @@ def get_api_keys(
 ) -> list[dict[str, Any]]:
     """Every key whose name starts with `name_prefix` and whose type is `type` (each
     filter applies only when given), without secrets, ordered by name then id."""
+    if type is not None and type not in KEY_TYPES:
+        allowed = ", ".join(f"{t!r}" for t in KEY_TYPES)
+        raise LookupError(f"`type` must be one of {allowed}, not {type!r}")
     try:
-        keys = session.client.list_api_keys()
+        with session.looking():
+            keys = session.client.list_api_keys()
     except ConsoleError as error:
         raise _failed("listing API keys", error) from None
     return [

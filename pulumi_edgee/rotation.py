@@ -11,6 +11,7 @@ than `expires_in_days`.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,8 +98,13 @@ def replaces(
     return [rotation.prop]
 
 
+# Longer than any key lives (and than `timedelta` holds): a larger count means the same.
+_MAX_DAYS = 1_000_000
+
+
 def _whole(value: Any) -> int | None:
     """A day count from the wire (every number is a double there); anything else is none."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 1:
-        return int(value)
-    return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and value >= 1):
+        return None
+    return min(int(value), _MAX_DAYS)

@@ -48,16 +48,22 @@ SWEEP_WAIT = 2.0
 _STEP_BUDGET = f"step deadline ({STEP_DEADLINE_ENV_VAR})"
 
 
+# No budget is longer: a create marker's expiry (a step's end) stays a short number, and
+# the marker name within the API's name length, whatever the environment says.
+MAX_BUDGET = 86_400.0
+
+
 def _seconds(
     environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False
 ) -> float:
-    """A finite positive number of seconds from the environment, else the default."""
+    """A finite positive number of seconds from the environment (at most `MAX_BUDGET`),
+    else the default."""
     try:
         value = float(environ.get(name, default))
     except ValueError:
         return default
     usable = math.isfinite(value) and (value > 0 or (allow_zero and value == 0))
-    return value if usable else default
+    return min(value, MAX_BUDGET) if usable else default
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class Session:
         self._removing: set[str] = set()
         self._removing_lock = threading.Lock()
         self._walked = False  # a walk of this process has ended (and swept)
+        self._thread = threading.local()  # `looking` on the threads that only look
         self._sweep_started = False
         self._access_lock = threading.Lock()
         self._access_asked = False
@@ -130,6 +137,17 @@ class Session:
                     self._access = None
                 self._access_asked = True
             return self._access
+
+    @contextmanager
+    def looking(self) -> Iterator[None]:
+        """Walks on this thread only look: they remove no leftover. A preview changes
+        nothing, so lookups and preview-time checks leave leftovers to the commands
+        that change or refresh keys."""
+        self._thread.looking = True
+        try:
+            yield
+        finally:
+            self._thread.looking = False
 
     def step(self) -> AbstractContextManager[Budget]:
         """Bound a lifecycle step (every request and retry in it) to the step deadline."""
@@ -183,6 +201,8 @@ class Session:
         try:
             with self.step():
                 self.directory.walk_unless_walked()
+                if not self._walked:  # the directory's walks only looked
+                    self.client.list_api_keys()
         except ConsoleError as error:
             print(
                 "pulumi-edgee: warning: could not list the keys to remove those left behind "
@@ -194,7 +214,10 @@ class Session:
         """Delete the keys of this walk that are expired create markers. Safe whoever made
         them: a creator adopts its marked key only before the marker's expiry, and this
         walk began after expiry plus the grace, so a key still named by the marker when
-        listed will never be adopted. A failure is left for a later walk."""
+        listed will never be adopted. A failure is left for a later walk. A walk that
+        only looks removes nothing (see `looking`)."""
+        if getattr(self._thread, "looking", False):
+            return
         self._walked = True
         expired = [
             k.id for k in keys if markers.expired(k.name, walk_started, self.deadlines.grace)

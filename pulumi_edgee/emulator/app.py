@@ -215,4 +215,3 @@ def _phantom_key(list_path: str) -> dict[str, object]:
         "active": True,
         "created_at": datetime.now(timezone.utc).isoformat(),
     }
-

@@ -77,6 +77,8 @@ def test_list_filters_by_prefix_and_type(env: Stack) -> None:
     assert all("key" not in k for k in listed)
     env.leaks.record("listed keys", listed)
     assert len(lookups.get_api_keys(session)) == 4
+    with pytest.raises(lookups.LookupError, match="`type` must be one of 'api', 'coding_agent'"):
+        lookups.get_api_keys(session, type="agent")
 
 
 def test_lookups_in_a_program_work_in_preview_and_keep_the_secret_secret(env: Stack) -> None:

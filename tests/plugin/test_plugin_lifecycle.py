@@ -398,3 +398,20 @@ def test_console_failures_reach_the_engine_as_one_line_with_a_code(
     assert emulator_module.keys() == []
     leaks.record("delete error", failed.value)
     record(leaks, engine)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 1e300])
+def test_an_absurd_day_count_in_a_diff_is_no_internal_error(value: float) -> None:
+    """The engine diffs against old state as it stands: a rotation setting of infinity
+    (or NaN) there asks for no rotation instead of failing with a library's text."""
+    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
+        urn = "urn:pulumi:dev::p::edgee:index:ApiKey::k"
+        olds = {
+            "name": "a",
+            "createdAt": "2026-01-01T00:00:00Z",
+            "expiresAt": "2026-02-01T00:00:00Z",
+        }
+        for setting in ("rotateEveryDays", "rotateBeforeExpiryDays"):
+            answer = plugin.diff("key_1", urn, olds, {"name": "a", setting: value}, {})
+            due = value == 1e300 and setting == "rotateBeforeExpiryDays"  # every expiry is near
+            assert answer.replaces == ([setting] if due else [])

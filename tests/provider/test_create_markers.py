@@ -7,7 +7,8 @@ import time
 import pytest
 
 from pulumi_edgee import markers
-from pulumi_edgee.session import Deadlines
+from pulumi_edgee.properties import MAX_NAME_LENGTH
+from pulumi_edgee.session import MAX_BUDGET, Deadlines
 
 
 def test_a_marker_is_unique_parseable_and_holds_its_expiry() -> None:
@@ -53,3 +54,15 @@ def test_budgets_come_from_the_environment_and_bad_values_keep_the_defaults() ->
         assert Deadlines.from_environment(
             {"EDGEE_REQUEST_DEADLINE_SECONDS": bad, "EDGEE_LEFTOVER_GRACE_SECONDS": bad}
         ) == Deadlines(30.0, 120.0, 0.0 if bad == "0" else 60.0)
+
+
+@pytest.mark.parametrize("absurd", ["1e30", "99999999999999", "1e308"])
+def test_an_absurd_step_deadline_still_makes_markers_a_walk_can_sweep(absurd: str) -> None:
+    """Held to a day: the marker's expiry stays parseable and its name within the API's
+    limit (a marker that cannot be parsed is a leftover no walk ever removes)."""
+    deadlines = Deadlines.from_environment({"EDGEE_STEP_DEADLINE_SECONDS": absurd})
+    assert deadlines.step == MAX_BUDGET
+    marker = markers.Marker.new(deadlines.step)
+    assert markers.parse(marker.name) == marker
+    assert len(marker.name) <= MAX_NAME_LENGTH
+    assert markers.expired(marker.name, time.time() + MAX_BUDGET + 2, 1)
