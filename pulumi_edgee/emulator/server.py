@@ -35,6 +35,11 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_WORKERS = 256
 # Connections the kernel queues before accept: a burst of a few hundred must not be dropped.
 LISTEN_BACKLOG = 1024
+# Seconds a connection has to deliver a whole request (line, headers and body) from when
+# the server starts waiting for it (accept, or the previous answer): a silent or
+# dripping client cannot hold a worker longer. Clients drop idle keep-alive connections
+# sooner (httpx after 5 s), so a well-behaved client never meets it.
+REQUEST_READ_DEADLINE = 10.0
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 
@@ -98,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "pulumi-edgee-emulator"
     sys_version = ""
     disable_nagle_algorithm = True  # headers and body go out in separate writes
-    timeout = 300  # an idle keep-alive connection ends its thread eventually
+    timeout = 60  # per socket operation; reading a request is bounded as a whole too
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -123,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
         except _BodyError as exc:
             self._write(error_response(exc.status, str(exc)), close=True)
             return
+        finally:
+            server.read_done(self.connection)
         refusal = host_refusal(self.headers.get("Host"), int(server.server_address[1]))
         if refusal is not None:
             self._write(refusal)
@@ -136,6 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         self._write(response)
+        server.await_request(self.connection)
 
     def _read_body(self) -> bytes:
         if "Transfer-Encoding" in self.headers:
@@ -239,13 +247,48 @@ class _HttpServer(HTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
     def __init__(
-        self, address: tuple[str, int], app: ConsoleApp, max_workers: int = MAX_WORKERS
+        self,
+        address: tuple[str, int],
+        app: ConsoleApp,
+        max_workers: int = MAX_WORKERS,
+        read_deadline: float = REQUEST_READ_DEADLINE,
     ) -> None:
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        # When each connection waiting for (or reading) a request must have delivered it.
+        self._read_deadlines: dict[socket.socket, float] = {}
+        self._read_deadline = read_deadline
+        self._reaper_started = False
+        self._closed = threading.Event()
         self.pool = _WorkerPool(max_workers, self._serve_connection)
         super().__init__(address, _Handler)
+
+    def await_request(self, connection: socket.socket) -> None:
+        """The server waits for a request on `connection`: it has the read deadline."""
+        with self._connections_lock:
+            self._read_deadlines[connection] = time.monotonic() + self._read_deadline
+            start = not self._reaper_started
+            self._reaper_started = True
+        if start:
+            threading.Thread(target=self._reap, name="edgee-emulator-reaper", daemon=True).start()
+
+    def read_done(self, connection: socket.socket) -> None:
+        """The request has arrived (or failed): its handling is not bounded here."""
+        with self._connections_lock:
+            self._read_deadlines.pop(connection, None)
+
+    def _reap(self) -> None:
+        """Close the connections whose request is late; a blocked read then ends."""
+        while not self._closed.wait(min(0.25, self._read_deadline / 4)):
+            now = time.monotonic()
+            with self._connections_lock:
+                late = [c for c, due in self._read_deadlines.items() if due <= now]
+                for connection in late:
+                    del self._read_deadlines[connection]
+            for connection in late:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), slow in sandboxes.
@@ -258,6 +301,7 @@ class _HttpServer(HTTPServer):
         if isinstance(request, socket.socket):
             with self._connections_lock:
                 self._connections.add(request)
+            self.await_request(request)  # from accept: time queued for a worker counts
         self.pool.submit(request, client_address)
 
     def _serve_connection(self, request: Any, client_address: Any) -> None:
@@ -271,7 +315,12 @@ class _HttpServer(HTTPServer):
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
+            self._read_deadlines.pop(request, None)
         super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
 
     def close_connections(self) -> None:
         with self._connections_lock:
@@ -298,10 +347,11 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         max_workers: int = MAX_WORKERS,
+        read_deadline: float = REQUEST_READ_DEADLINE,
     ) -> None:
         address = loopback_address(host)
         server_class = _HttpServer6 if ":" in address else _HttpServer
-        self._httpd = server_class((address, port), app, max_workers)
+        self._httpd = server_class((address, port), app, max_workers, read_deadline)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()

@@ -6,6 +6,7 @@ import base64
 import json
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pulumi_edgee.console import ApiKeyCreate, ConsoleClient
 from pulumi_edgee.emulator import ConsoleApp, EmulatorBackend, EmulatorServer, StateFileError
 from pulumi_edgee.emulator.transport import EmulatorTransport
 from pulumi_edgee.testing import EmulatorHandle, run_emulator, spawn_emulator
@@ -232,9 +234,9 @@ def test_an_encoded_slash_stays_inside_its_segment(emu: EmulatorHandle, api: htt
 # --------------------------------------------------------------------------- bursts
 
 
-def _server(max_workers: int = 256) -> EmulatorServer:
+def _server(max_workers: int = 256, read_deadline: float = 10.0) -> EmulatorServer:
     app = ConsoleApp(EmulatorBackend(), token=TOKEN, organization_id="org_1")
-    return EmulatorServer(app, max_workers=max_workers)
+    return EmulatorServer(app, max_workers=max_workers, read_deadline=read_deadline)
 
 
 HEALTH = b"GET /_emulator/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -276,3 +278,26 @@ def test_connections_beyond_the_worker_pool_wait_for_a_free_worker() -> None:
         clients[2].settimeout(10)
         assert clients[2].recv(64).startswith(b"HTTP/1.1 200")
         assert server.worker_threads == 2
+
+
+def test_slow_and_silent_clients_cannot_hold_the_workers() -> None:
+    """300 connections (more than the workers) that never finish a request, half of
+    them silent, half stopped in the middle of their headers: each is closed once its
+    read deadline passes, health checks and the provider's client go on meanwhile."""
+    with _server(read_deadline=2.0) as server, ExitStack() as stack:
+        held = [
+            stack.enter_context(socket.create_connection((server.host, server.port), timeout=10))
+            for _ in range(300)
+        ]
+        for client in held[::2]:
+            client.sendall(HEALTH[:30])  # the request line and half a header
+        started = time.monotonic()
+        with httpx.Client(base_url=f"http://{server.host}:{server.port}", timeout=10) as probe:
+            assert probe.get("/_emulator/health").status_code == 200
+        with ConsoleClient(server.url, "org_1", TOKEN, request_deadline=10) as client:
+            made = client.create_api_key(ApiKeyCreate(name="still served"))
+            assert [k.id for k in client.list_api_keys()] == [made.id]
+        assert time.monotonic() - started < 8
+        for client in held:
+            client.settimeout(10)
+            assert client.recv(64) == b"", "a late request's connection is closed"
