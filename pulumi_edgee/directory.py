@@ -53,6 +53,9 @@ class KeyDirectory:
         self._client = client
         self._max_age = max_age_from() if max_age is None else max_age
         self._clock = clock
+        # The process (one per command under the engine) began no later than this: the
+        # keys its reads name by id alone existed by then (see `find`).
+        self.opened_at = clock()
         self._keys: dict[str, ApiKeyObject] = {}
         # Ids the walk listed but could not read, with why: never taken for deleted.
         self._unreadable: dict[str, str] = {}

@@ -407,10 +407,12 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
 
     Reads share one list walk (see `directory`); a key the walk did not list is
     confirmed gone by a second walk, shared by every read that needs one, before it is
-    dropped. A key without old outputs (an import) needs a walk begun after the read.
+    dropped. A key without old outputs (an import, `ApiKey.get`) is named by an id that
+    existed before the command began: any walk of this process, which the engine starts
+    per command, can say it is gone.
     """
     _guard_organization(session, "reading", key_id, props)
-    asked_at = None if "createdAt" in props else session.directory.now()
+    asked_at = None if "createdAt" in props else session.directory.opened_at
     # A read that carries only an id (`ApiKey.get`, which a preview makes too, or an
     # import) only looks; a refresh's read may sweep (see `Session.looking`).
     looking = session.looking() if asked_at is not None else contextlib.nullcontext()

@@ -81,8 +81,17 @@ def test_a_key_missing_from_the_view_is_confirmed_before_it_is_dropped(
         base_url=emulator.organization_url, headers={"Authorization": f"Bearer {TOKEN}"}
     ) as api:
         made_elsewhere = api.post("/api_keys", json={"name": "made elsewhere"}).json()
-    read = engine.server.read(made_elsewhere["id"], urn("elsewhere"), bare, {})
-    assert read.id == made_elsewhere["id"], "absent from the view is not proof of deletion"
+    # The next command (`pulumi import` of it): a process of its own, whose reads by id
+    # alone trust only its own walks (the ids existed before it began).
+    with configured_server(
+        emulator.url,
+        token=TOKEN,
+        organization=ORGANIZATION,
+        project="quickstart",
+        env={"EDGEE_READ_REUSE_SECONDS": "60"},
+    ) as importer:
+        read = importer.read(made_elsewhere["id"], urn("elsewhere"), bare, {})
+    assert read.id == made_elsewhere["id"], "absent from an older view is not proof of deletion"
     assert read.outputs["name"] == "made elsewhere"
 
 
@@ -144,3 +153,32 @@ def test_keys_deleted_out_of_band_are_confirmed_by_one_shared_walk() -> None:
         )
         assert list_walks(emulator) == 2, "the first walk, and one confirming walk for all"
         assert len(emulator.requests()) == 2
+
+
+@pytest.mark.parametrize("latency_ms", [0, 20])
+def test_reads_by_id_alone_share_the_walks_of_their_command(latency_ms: int) -> None:
+    """300 ids (an import of many keys, `ApiKey.get`), 30 of them deleted, read four at a
+    time: every id existed before the command began, so the command's first walk serves
+    them all and says which are gone (formerly each read wanted a walk begun after its
+    own arrival: about 90 walks)."""
+    with run_emulator(token=TOKEN, organization_id=ORGANIZATION) as emulator:
+        ids = [key_id for key_id, _ in fill(emulator, 300)]
+        gone = set(ids[::10])
+        for key_id in gone:
+            emulator.backend.delete_key(ORGANIZATION, key_id)
+        if latency_ms:
+            emulator.add_fault("latency", path=".*", delay_ms=latency_ms, count=None)
+        bare = {"__provider": PROVIDER}
+        with configured_server(
+            emulator.url, token=TOKEN, organization=ORGANIZATION, project="quickstart"
+        ) as importer:
+            emulator.clear_requests()
+            with ThreadPoolExecutor(4) as pool:
+                reads = list(pool.map(lambda k: importer.read(k, urn("k"), bare, {}), ids))
+        assert {key_id for key_id, r in zip(ids, reads, strict=True) if r.id == ""} == gone
+        walks = [
+            r
+            for r in emulator.requests()
+            if r["path"].endswith("/api_keys") and "cursor" not in r["query"]
+        ]
+        assert len(walks) == 1, "one walk (of three pages) for the whole command"
