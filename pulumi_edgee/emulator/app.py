@@ -14,6 +14,7 @@ rules and the request log live in the backend.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -178,6 +179,8 @@ class ConsoleApp:
             # Each page one key never seen before: a walk that always finds something new.
             page = {"object": "list", "data": [_phantom_key(request.path)], "has_more": True}
             return HttpResponse.from_json(200, {**page, "next_cursor": secrets.token_urlsafe(12)})
+        if rule.kind == "answer_unapplied":
+            return _as_it_is(request, group)
         if rule.kind == "late_apply":
             # Held unanswered, then applied; the client has usually given up by then,
             # and the server ignores the failed write of the answer.
@@ -215,3 +218,21 @@ def _phantom_key(list_path: str) -> dict[str, object]:
         "active": True,
         "created_at": datetime.now(timezone.utc).isoformat(),
     }
+
+
+def _as_it_is(request: HttpRequest, group: RouteGroup) -> HttpResponse:
+    """`answer_unapplied`: a write acknowledged with 200 and the key as it is, unchanged;
+    any other request answered as usual (read through the key's reveal route, the one
+    read of a single key every server has, its secret left out as an update's answer)."""
+    if request.method != "POST" or len(request.segments) != 6:
+        return group.serve(request)
+    raw = None if request.raw_path is None else request.raw_path + "/reveal"
+    shown = group.serve(
+        replace(request, method="GET", path=request.path + "/reveal", raw_path=raw, body=b"")
+    )
+    if shown.status != 200:
+        return shown
+    body = json.loads(shown.body)
+    body.pop("key", None)
+    return HttpResponse.from_json(200, body)
+

@@ -35,6 +35,7 @@ FaultKind = Literal[
     "slow_drip",
     "endless_pages",
     "growing_pages",
+    "answer_unapplied",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 _FAULT_COMMON_FIELDS = frozenset({"kind", "method", "path", "count"})
@@ -49,6 +50,7 @@ _FAULT_KIND_FIELDS: dict[str, frozenset[str]] = {
     "slow_drip": frozenset({"interval_ms"}),
     "endless_pages": frozenset(),
     "growing_pages": frozenset(),
+    "answer_unapplied": frozenset(),
 }
 # Kinds that concern one route unless told otherwise: (method, path).
 _KIND_DEFAULT_TARGET: dict[str, tuple[str, str]] = {

@@ -170,6 +170,19 @@ def test_growing_pages_hold_one_new_key_each(emu: EmulatorHandle, api: httpx.Cli
     assert api.get("/api_keys").json()["data"] == [], "the made-up keys are stored nowhere"
 
 
+def test_answer_unapplied_acknowledges_an_update_it_does_not_apply(
+    emu: EmulatorHandle, api: httpx.Client
+) -> None:
+    made = api.post("/api_keys", json={"name": "before"}).json()
+    emu.add_fault("answer_unapplied", method="POST", path=CREATE + "/[^/]+")
+    answer = api.post(f"/api_keys/{made['id']}", json={"name": "after"})
+    assert answer.status_code == 200
+    assert answer.json()["name"] == "before"
+    assert "key" not in answer.json()
+    assert api.get("/api_keys").json()["data"][0]["name"] == "before", "not applied"
+    assert api.post(f"/api_keys/{made['id']}", json={"name": "after"}).json()["name"] == "after"
+
+
 # --------------------------------------------------------------------------- clock
 
 

@@ -9,10 +9,12 @@ orphaned key, no duplicate, no lost secret.
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import datetime
 
 import pytest
 
+from pulumi_edgee import markers
 from pulumi_edgee.testing import faults as fs
 from pulumi_edgee.testing.engine import ModelStack, Props, ResourceState
 
@@ -238,6 +240,40 @@ def test_two_stacks_adopting_one_key_behave_as_under_the_cli(harness: fs.Harness
     assert first.resources["k"].id == second.resources["k"].id == made["id"]
     found = fs.inconsistencies(second, harness.live_keys(), program, others=[first])
     assert [f.category for f in found] == ["owned_by_two_stacks"]
+
+
+def test_an_unknown_create_outcome_never_takes_another_create_in_flight(
+    harness: fs.Harness,
+) -> None:
+    """Another create's key, still bearing its (unexpired) marker, is in the organization
+    when this create's outcome is unknown: the creator takes only a key bearing its own
+    token, so it makes its key again and leaves the other's name alone."""
+    in_flight = f"{markers.PREFIX}{'ef' * 16}:{int(time.time()) + 3600}"
+    other = harness.emulator.insert_key(name=in_flight)
+    harness.leaks.add_secrets(other["key"])
+    harness.emulator.add_fault("drop_connection", method="POST", path=KEYS)
+    stack = fs.new_stack()
+    harness.up(stack, {"api": {"name": "backend"}})
+    assert stack.resources["api"].id != other["id"]
+    assert harness.live_keys()[other["id"]]["name"] == in_flight
+
+
+def test_a_rename_acknowledged_but_not_applied_never_reaches_the_state(
+    harness: fs.Harness,
+) -> None:
+    """The rename of a new key answered 200 with the key unchanged: a key still named by
+    its marker must not be handed to the stack. It is removed and the step fails; the
+    re-run makes the key."""
+    harness.emulator.add_fault("answer_unapplied", method="POST", path=ONE_KEY)
+    stack = fs.new_stack()
+    program = {"api": {"name": "backend"}}
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.up(stack, program)
+    assert "renaming new API key" in last_line(failed)
+    assert "was removed" in last_line(failed)
+    assert harness.live_keys() == {}
+    harness.up(stack, program)
+    assert_consistent(harness, stack, program)
 
 
 def test_a_key_whose_secret_cannot_be_recovered_is_removed_and_a_rerun_repairs(
