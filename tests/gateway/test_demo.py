@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import rpc
 
+from pulumi_edgee.testing.program import ProgramRunner
 from scripts import demo
 
 from .standin import CheckedServers
@@ -77,3 +78,15 @@ def test_the_demo_fails_when_a_step_has_no_effect(
     assert "FAILED: expected backend updated in place" in err
     assert "Done" not in out
     assert "== pulumi refresh" not in out, "the demo stops at the failed step"
+
+
+def test_the_demo_fails_when_the_refresh_finds_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh that reads nothing (here: a preview in its place) must fail the demo's
+    refresh step rather than let it print a drift it did not see."""
+    monkeypatch.setattr(ProgramRunner, "refresh", ProgramRunner.preview)
+    code, out, err = run_demo(capsys)
+    assert code == 1
+    assert "FAILED: expected the refresh found backend's `active` changed" in err
+    assert "== pulumi up (puts" not in out, "the demo stops at the failed step"

@@ -121,10 +121,37 @@ def test_typescript_example_matches_the_schema() -> None:
         assert prop in outputs[owner], f"{owner}.{prop} is not an output"
 
 
-@pytest.mark.parametrize("example", ["yaml", "typescript"])
+# How each example names the schema's resources and functions: YAML by token
+# (`edgee:ApiKey`), the SDKs by name (`new edgee.ApiKey`, `edgee.getApiKeyOutput`,
+# `edgee.NewApiKey`, `edgee.LookupApiKey`), as the code generators spell them.
+REFERENCES = {
+    "yaml": (r"\bedgee:(?:index:)?(\w+)\b", lambda found: found),
+    "typescript": (
+        r"\bedgee\.(\w+)\b",
+        lambda found: found.removesuffix("Output"),
+    ),
+    "go": (
+        r"\bedgee\.(\w+)\b",
+        lambda found: found.removeprefix("New").replace("Lookup", "get", 1).removesuffix("Output"),
+    ),
+}
+CONFIG_NAMES = {"apiToken", "organizationId", "consoleUrl"}
+
+
+@pytest.mark.parametrize("example", sorted(REFERENCES))
 def test_examples_reference_only_schema_tokens(example: str) -> None:
-    """No `edgee:` token in the example that schema.json lacks (typos fail here)."""
-    text = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "examples" / example).iterdir())
+    """Every resource and function an example uses is in schema.json (typos fail here),
+    and each example declares at least the resource."""
+    pattern, name_of = REFERENCES[example]
+    files = [
+        p for p in (ROOT / "examples" / example).iterdir() if p.suffix in {".yaml", ".ts", ".go"}
+    ]
+    text = "".join(p.read_text(encoding="utf-8") for p in files)
     known = set(SCHEMA["resources"]) | set(SCHEMA["functions"])
-    for found in re.findall(r"\bedgee:(?:index:)?(\w+)\b", text):
-        assert token(found) in known or found in {"apiToken", "organizationId", "consoleUrl"}
+    used = {
+        token(name_of(found))
+        for found in re.findall(pattern, text)
+        if found not in CONFIG_NAMES and not found.endswith(("Args", "Result", "Input"))
+    }
+    assert used <= known, used - known
+    assert token("ApiKey") in used

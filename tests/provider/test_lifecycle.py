@@ -121,6 +121,34 @@ def test_in_place_updates_keep_the_key(
     engine.record_outputs("update", updated.outputs)
 
 
+def test_every_update_path_returns_the_key_as_a_secret(
+    engine: ProviderSteps, emulator_module: EmulatorHandle
+) -> None:
+    """A change of the rotation settings alone (no request), an email (not echoed by the
+    Console API: the 2xx stands for it) and an in-place change each return `key` marked
+    secret on the wire, whatever the resource's `additional_secret_outputs` does."""
+    key_id, outputs, inputs = engine.create("paths", name="paths", expiresInDays=30)
+    emulator_module.clear_requests()
+    for change in ({"rotateEveryDays": 20}, {"email": "owner@example.com"}, {"maxUsage": 5}):
+        news = {**inputs, **change}
+        checked = engine.check("paths", news, olds=inputs)
+        updated = engine.server.update(key_id, urn("paths"), outputs, checked.inputs, inputs)
+        assert "key" in updated.secret_keys, change
+        assert updated.outputs["key"] == outputs["key"]
+        engine.record_outputs(f"update {change}", updated.outputs)
+        outputs, inputs = updated.outputs, checked.inputs
+    writes = [r for r in emulator_module.requests() if r["method"] == "POST"]
+    assert len(writes) == 2, "the rotation setting alone sends nothing; email and limit do"
+    assert outputs["email"] == "owner@example.com"
+    assert live_keys(emulator_module)[key_id]["email"] == "owner@example.com"
+
+
+def test_a_name_of_the_marker_form_is_refused_at_preview(engine: ProviderSteps) -> None:
+    checked = engine.check("marker", {"name": "pulumi-edgee-create:" + "0" * 32 + ":1700000000"})
+    assert [f[0] for f in checked.failures] == ["name"]
+    assert "reserved for keys being created" in checked.failures[0][1]
+
+
 def test_reordered_or_duplicated_models_are_no_change(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("models", name="m", models=["a/x", "b/y"])
     checked = engine.check("models", {**inputs, "models": ["b/y", "a/x", "b/y"]}, olds=inputs)
