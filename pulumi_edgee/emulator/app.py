@@ -168,7 +168,8 @@ class ConsoleApp:
         if rule.kind == "server_error":
             assert rule.status is not None
             headers = () if rule.retry_after is None else (("Retry-After", str(rule.retry_after)),)
-            return group.fault_response(rule.status, "Injected server error.", headers)
+            message = "Injected server error." if rule.body is None else rule.body
+            return group.fault_response(rule.status, message, headers)
         if rule.kind == "drop_connection":
             raise DropConnection
         if rule.kind == "endless_pages":

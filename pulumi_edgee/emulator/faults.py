@@ -42,7 +42,7 @@ _FAULT_COMMON_FIELDS = frozenset({"kind", "method", "path", "count"})
 _FAULT_KIND_FIELDS: dict[str, frozenset[str]] = {
     "latency": frozenset({"delay_ms"}),
     "rate_limit": frozenset({"retry_after"}),
-    "server_error": frozenset({"status", "retry_after"}),
+    "server_error": frozenset({"status", "retry_after", "body"}),
     "drop_connection": frozenset(),
     "apply_then_fail": frozenset({"status", "drop"}),
     "late_apply": frozenset({"delay_ms"}),
@@ -177,8 +177,10 @@ def parse_fault(spec: Mapping[str, object], rule_id: str) -> FaultRule:
     elif kind == "rate_limit":
         retry_after = _fault_int(spec, "retry_after", 1, (0, 86_400), errors)
     elif kind == "server_error":
-        status = _fault_int(spec, "status", 503, (500, 599), errors)
+        status = _fault_int(spec, "status", 503, (400, 599), errors)
         retry_after = _fault_int(spec, "retry_after", None, (0, 86_400), errors)
+        if "body" in spec:  # the error message, as a server might word it
+            body = _fault_str(spec, "body", "", errors)
     elif kind == "apply_then_fail":
         status = _fault_int(spec, "status", 500, (400, 599), errors)
         raw_drop = spec.get("drop", False)
