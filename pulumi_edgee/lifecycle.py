@@ -279,22 +279,34 @@ def _finish(
         settled = time.monotonic() + session.deadlines.request
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
         _abandon(session, made.id, reason, marker, settled)
-    if live.name == marker.name:  # a key in state must never look like a leftover
-        reason = f"renaming new API key {made.id} to {spec.name!r} failed"
-        _abandon(session, made.id, reason, marker)
     _report_odd(live)
     return live, secret
 
 
 def _update_key(session: Session, key_id: str, changes: Mapping[str, Any]) -> ApiKeyObject:
-    """Apply `changes` with one update. A 2xx answer whose body cannot be read was
-    applied all the same, so the key is read back and taken when it shows the changes
-    (`email` is not echoed: the 2xx stands for it); it fails only when that cannot be
+    """Apply `changes` with one update, and make sure the key shows them (`email` is not
+    echoed: the 2xx stands for it). An answer that shows the key without them was not
+    applied, whatever its status says: the step fails and the next `up` applies them. A
+    2xx answer whose body cannot be read was applied all the same, so the key is read
+    back and taken when it shows the changes; it fails only when that cannot be
     confirmed."""
     try:
-        return session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
+        answered = session.client.update_api_key(key_id, ApiKeyUpdate(**changes))
     except UnexpectedResponseError as unreadable:
         answer = unreadable
+    else:
+        differ = sorted(
+            name for name, value in changes.items() if not _shows(answered, name, value)
+        )
+        if differ:
+            path = f"/v1/organizations/{session.settings.organization_id}/api_keys/{key_id}"
+            raise UnexpectedResponseError(
+                "POST",
+                path,
+                f"the update was acknowledged, but the key it returned does not show it "
+                f"({', '.join(differ)} differ): not applied",
+            )
+        return answered
     try:
         live = session.client.get_api_key(key_id)
     except NotFoundError:

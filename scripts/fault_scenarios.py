@@ -10,9 +10,11 @@ sequence of commands: the first `pulumi up`, then in-place updates, replacements
 and removed resources and refreshes, and a final `pulumi destroy`. Before each command
 one or two fault rules are armed (429 bursts with `Retry-After`, 5xx, apply-then-fail,
 dropped connections, latency spikes, writes applied after the client gave up, 2xx answers
-that cannot be read, answers dripped a byte at a time, list pages that never end; on the
-paths that command uses or on any path), or the Console clock is skewed, or a key with
-odd fields made by another tool appears in the organization. Some scenarios
+that cannot be read, answers dripped a byte at a time, list pages that never end or
+that each hold a new key, updates acknowledged but not applied; on the paths that command
+uses or on any path), or the Console clock is skewed, or a key with odd fields or
+timestamps made by another tool appears in the organization, or renames are held and
+applied after their client gave up while every delete fails. Some scenarios
 also get a second stack in the same organization whose `up` of identical keys runs at
 the same time as a create step whose outcome the faults make unknown (it is destroyed
 when the scenario ends), or a refresh or destroy that first runs with the configuration
@@ -74,6 +76,9 @@ _ODD_KEYS: tuple[dict[str, Any], ...] = (
     {"name": "other tool", "models": "x", "surprise": [1]},
     {"name": "older api", "created_at": "last tuesday"},
     {"name": "beta", "active": "maybe", "expires_at": 17},
+    {"name": "gamma", "created_at": "2026-01-01T00:00:00", "expires_at": "2026-03-02T00:00:00Z"},
+    {"name": "far future", "expires_at": "9999-12-31T23:59:59-01:00"},
+    {"name": "distant past", "created_at": "0001-01-01T00:00:00+01:00"},
 )
 _COUNTS: dict[int | None, int] = {1: 45, 2: 20, 3: 6, 4: 4, 5: 10, 6: 4, 8: 3, None: 8}
 # Shares of scenarios with a second stack, and with a command pointed at another
@@ -146,7 +151,8 @@ def _replace_inputs(rng: random.Random, inputs: dict[str, Any]) -> dict[str, Any
 
 
 def _random_fault(rng: random.Random, step: StepKind) -> Fault:
-    kind = rng.choices(FAULT_KINDS, weights=(20, 25, 25, 15, 15, 10, 8, 6, 10, 5, 5))[0]
+    weights = (20, 25, 25, 15, 15, 10, 8, 6, 10, 5, 5, 5, 5, 6)
+    kind = rng.choices(FAULT_KINDS, weights=weights)[0]
     relevant = _RELEVANT[step]
     target = rng.choice(relevant) if rng.random() < 0.7 else rng.choice(tuple(TARGETS))
     options: dict[str, Any] = {}
@@ -174,8 +180,15 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
     elif kind == "slow_drip":
         options["interval_ms"] = rng.randint(20, 60)
         count = rng.randint(1, 2)
-    elif kind == "endless_pages":
+    elif kind in ("endless_pages", "growing_pages"):
         target = "list"  # the list route's fault: any other route would answer unapplied
+    elif kind == "answer_unapplied":
+        target = "update"  # a rename or an update acknowledged, not applied
+    elif kind == "held_rename":
+        # Applied within the 1 s request deadline (PROVIDER_BUDGETS) after it was sent,
+        # often after its client gave up on it; every delete fails meanwhile.
+        options["delay_ms"] = rng.randint(600, 1000)
+        target, count = "update", rng.randint(1, 3)
     elif kind == "clock_skew":
         options["offset_seconds"] = rng.choice((-3600, -600, -180, 180, 600))
         target, count = "any", None

@@ -236,4 +236,3 @@ def _as_it_is(request: HttpRequest, group: RouteGroup) -> HttpResponse:
     body = json.loads(shown.body)
     body.pop("key", None)
     return HttpResponse.from_json(200, body)
-

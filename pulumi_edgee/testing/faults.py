@@ -115,14 +115,19 @@ FAULT_KINDS = (
     "apply_then_garble",
     "slow_drip",
     "endless_pages",
+    "growing_pages",
+    "answer_unapplied",
     # Not rules but conditions set before the step: the emulator's clock shifted by
-    # `offset_seconds` (until the scenario ends), and a key made by another tool, with
-    # odd fields, in the organization (not the stack's; left out of the checks).
+    # `offset_seconds` (until the scenario ends), a key made by another tool, with odd
+    # fields or timestamps, in the organization (not the stack's; left out of the
+    # checks), and a rename held and applied after its client gave up while every delete
+    # fails (two rules: `late_apply` of updates, `server_error` of deletes).
     "clock_skew",
     "odd_key",
+    "held_rename",
 )
 # The kinds that are conditions rather than emulator fault rules (never in its request log).
-CONDITION_KINDS = frozenset({"clock_skew", "odd_key"})
+CONDITION_KINDS = frozenset({"clock_skew", "odd_key", "held_rename"})
 # Provider processes run on short budgets, so that "applied after the client gave up"
 # and "a server dripping its answer" take about a second; a leftover of an interrupted
 # create expires when its step's budget would have ended (no grace: one machine).
@@ -1073,14 +1078,21 @@ class _ScenarioRun:
             self.emulator.set_clock_offset(options["offset_seconds"])
         elif fault.kind == "odd_key":
             self.foreign.add(str(self.emulator.insert_key(**options)["id"]))
+        elif fault.kind == "held_rename":
+            method, path = TARGETS["update"]
+            self.emulator.add_fault(
+                "late_apply", method=method, path=path, count=fault.count, **options
+            )
+            method, path = TARGETS["delete"]
+            self.emulator.add_fault("server_error", method=method, path=path, count=None)
         else:
             self.emulator.add_fault(fault.kind, **fault.rule())
 
     def remove_leftovers(self, number: int, live: Mapping[str, Mapping[str, Any]]) -> bool:
         """Keys still named by a create marker are leftovers of an interrupted create:
         in no state, and removed by the next listing after their marker expired. Wait for
-        that, then list through the provider: a refresh of the stack, or a read of a key
-        that does not exist when the stack is empty. False when there was none."""
+        that, then list through the provider: a refresh of the stack, or when the stack
+        is empty, of a key it would know that no longer exists. False when there was none."""
         held = {r.id for stack in self.stacks().values() for _, r in stack.all()}
         found = {
             key_id: marker
@@ -1099,7 +1111,8 @@ class _ScenarioRun:
                 if self.stack.resources:
                     process.refresh(self.stack)
                 else:
-                    probe = Props({"name": "probe"})
+                    # A refresh of a key the stack knows (a read by id alone only looks).
+                    probe = Props({"name": "probe", "createdAt": "2026-01-01T00:00:00Z"})
                     process.engine.refresh(new_stack().state("probe", "key_probe", probe, probe))
             except StepFailed as failure:
                 self.problem(number, "unrepaired", f"listing failed: {_reason(failure.details)}")

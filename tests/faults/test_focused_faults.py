@@ -269,9 +269,26 @@ def test_a_rename_acknowledged_but_not_applied_never_reaches_the_state(
     program = {"api": {"name": "backend"}}
     with pytest.raises(fs.StepFailed) as failed:
         harness.up(stack, program)
-    assert "renaming new API key" in last_line(failed)
+    assert "does not show it (name differ): not applied" in last_line(failed)
     assert "was removed" in last_line(failed)
     assert harness.live_keys() == {}
+    harness.up(stack, program)
+    assert_consistent(harness, stack, program)
+
+
+def test_an_update_acknowledged_but_not_applied_fails_and_a_rerun_applies_it(
+    harness: fs.Harness,
+) -> None:
+    stack = fs.new_stack()
+    harness.up(stack, {"api": {"name": "backend", "maxUsage": 10}})
+    harness.emulator.add_fault("answer_unapplied", method="POST", path=ONE_KEY)
+    program = {"api": {"name": "backend", "maxUsage": 20}}
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.up(stack, program)
+    assert "(maxUsage differ): not applied" in last_line(
+        failed
+    ) or "(max_usage differ)" in last_line(failed)
+    assert stack.resources["api"].outputs["maxUsage"] == 10, "the state keeps what is live"
     harness.up(stack, program)
     assert_consistent(harness, stack, program)
 
