@@ -215,8 +215,11 @@ class PluginProcess(ProviderServer):
         olds: Mapping[str, Any],
         news: Mapping[str, Any],
         old_inputs: Mapping[str, Any],
+        ignore_changes: Sequence[str] = (),
     ) -> PluginDiffResponse:
-        request = provider_pb2.DiffRequest(**_change(id, urn, olds, news, old_inputs))
+        request = provider_pb2.DiffRequest(
+            **_change(id, urn, olds, news, old_inputs), ignoreChanges=list(ignore_changes)
+        )
         return _diff_response(self._call("Diff", request))
 
     def update(  # adds the preview flag

@@ -276,6 +276,22 @@ def test_a_rename_acknowledged_but_not_applied_never_reaches_the_state(
     assert_consistent(harness, stack, program)
 
 
+def test_a_new_key_that_can_be_neither_finished_nor_deleted_is_named_for_removal(
+    harness: fs.Harness,
+) -> None:
+    """The rename is not applied and every delete fails: the key gets its create marker
+    back, as the error says, so that the next walk past its expiry removes it."""
+    harness.emulator.add_fault("answer_unapplied", method="POST", path=ONE_KEY)
+    harness.emulator.add_fault("server_error", method="DELETE", path=ONE_KEY, count=None)
+    stack = fs.new_stack()
+    with pytest.raises(fs.StepFailed) as failed:
+        harness.up(stack, {"api": {"name": "backend"}})
+    [key] = harness.live_keys().values()
+    assert markers.parse(str(key["name"])) is not None
+    assert f"so it is named {key['name']!r} again" in last_line(failed)
+    assert stack.resources == {}
+
+
 def test_an_update_acknowledged_but_not_applied_fails_and_a_rerun_applies_it(
     harness: fs.Harness,
 ) -> None:

@@ -415,3 +415,15 @@ def test_an_absurd_day_count_in_a_diff_is_no_internal_error(value: float) -> Non
             answer = plugin.diff("key_1", urn, olds, {"name": "a", setting: value}, {})
             due = value == 1e300 and setting == "rotateBeforeExpiryDays"  # every expiry is near
             assert answer.replaces == ([setting] if due else [])
+
+
+def test_ignore_changes_leaves_those_properties_out_of_the_diff() -> None:
+    """`ignoreChanges: [maxUsage]` (a resource option in every language): a changed limit
+    is no change, a changed name still is."""
+    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
+        urn = "urn:pulumi:dev::p::edgee:index:ApiKey::k"
+        olds = {"name": "a", "maxUsage": 10}
+        ignored = plugin.diff("key_1", urn, olds, {"name": "a", "maxUsage": 20}, olds, ["maxUsage"])
+        assert ignored.changes == "none"
+        named = plugin.diff("key_1", urn, olds, {"name": "b", "maxUsage": 20}, olds, ["maxUsage"])
+        assert named.detailed_diff == {"name": "UPDATE"}

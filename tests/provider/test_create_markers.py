@@ -27,6 +27,10 @@ def test_a_marker_is_unique_parseable_and_holds_its_expiry() -> None:
         "pulumi-edgee-create:" + "0" * 32 + ":",
         "pulumi-edgee-create:" + "0" * 32 + ":1700000000 ",
         "x pulumi-edgee-create:" + "0" * 32 + ":1700000000",
+        "pulumi-edgee-create:" + "0" * 16 + ":1700000000",
+        "pulumi-edgee-create:" + "0" * 31 + ":1700000000",
+        "pulumi-edgee-create:" + "0" * 33 + ":1700000000",
+        "pulumi-edgee-create:" + "0" * 32 + ":1700000000000",
     ],
 )
 def test_only_the_exact_marker_form_is_a_marker(name: str) -> None:
