@@ -26,7 +26,7 @@ from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleClient, ConsoleError
 from .properties import KEY_TYPES, MAX_EXPIRY_DAYS
 from .session import Deadlines
-from .settings import API_TOKEN, CONSOLE_URL, ORGANIZATION_ID, SettingsError, resolve
+from .settings import API_TOKEN, CONSOLE_URL, ORGANIZATION_ID, SettingsError, Source, resolve
 
 
 def _literal(value: object) -> str:
@@ -89,8 +89,8 @@ def declaration(key: ApiKeyObject, resource_name: str, variable: str) -> str:
 
 
 def fragment(keys: Iterable[ApiKeyObject], organization_id: str) -> str:
-    """The program fragment declaring `keys`, ordered by name then id."""
-    ordered = sorted(keys, key=lambda k: (k.name, k.id))
+    """The program fragment declaring `keys`, ordered by name (numbers as numbers) then id."""
+    ordered = sorted(keys, key=lambda k: (_natural(k.name), k.id))
     resources: set[str] = set()
     variables: set[str] = set()
     parts = [
@@ -120,6 +120,27 @@ def select(
         and (name_pattern is None or fnmatch.fnmatchcase(k.name, name_pattern))
         and (key_type is None or k.type == key_type)
     ]
+
+
+# What this tool reads: flags and the environment, never stack config.
+_FLAGS = {CONSOLE_URL: "--console-url", ORGANIZATION_ID: "--organization-id"}
+
+
+def _how_to_set(source: Source) -> str:
+    flag = _FLAGS.get(source)
+    return f"give {flag} or set ${source.env_var}" if flag else f"set ${source.env_var}"
+
+
+def _in_this_tools_words(message: str) -> str:
+    """A message that names a stack config key names this tool's flag instead."""
+    for source, flag in _FLAGS.items():
+        message = message.replace(f"`{source.config_key}`", flag)
+    return message
+
+
+def _natural(name: str) -> list[str | int]:
+    """Sort key of a name with its numbers compared as numbers: svc-2 before svc-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         API_TOKEN.config_key: os.environ.get(API_TOKEN.env_var),
     }
     try:
-        settings = resolve(config, {})
+        settings = resolve(config, {}, how_to_set=_how_to_set)
         deadlines = Deadlines.from_environment()
         with ConsoleClient(
             settings.console_url,
@@ -164,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as client:
             keys = client.list_api_keys()
     except (SettingsError, ConsoleError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_in_this_tools_words(str(error))}", file=sys.stderr)
         return 2
     chosen = select(keys, args.name_pattern, args.type)
     sys.stdout.write(fragment(chosen, settings.organization_id))

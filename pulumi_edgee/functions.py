@@ -75,6 +75,26 @@ def _session() -> Session:
     return session_for(resolve(config, os.environ))
 
 
+GET_API_KEY = "edgee:index:getApiKey"
+GET_API_KEYS = "edgee:index:getApiKeys"
+
+
+def _mocked() -> bool:
+    """Whether the program runs under `pulumi.runtime.set_mocks` (a unit test): lookups
+    are then answered by the mocks' `call`, with the plugin's tokens and shapes. Only
+    set_mocks' own monitor counts: a harness that plays the engine with a monitor of its
+    own (`pulumi_edgee.testing`) runs lookups as the engine would, against the Console."""
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_monitor
+
+    return type(get_monitor()) is MockMonitor
+
+
+async def _mock_call(token: str, args: dict[str, Any]) -> Any:
+    given = {k: v for k, v in args.items() if v is not None}
+    return await pulumi.runtime.invoke_async(token, given)
+
+
 def _lookup_one(id: str | None, name: str | None, reveal: bool) -> dict[str, Any]:
     from . import lookups
 
@@ -101,7 +121,12 @@ def get_api_key(
     """
     if (id is None) == (name is None):
         raise TypeError("get_api_key: give exactly one of `id` and `name`")
-    found: pulumi.Output[dict[str, Any]] = pulumi.Output.all(id, name).apply(
+    if _mocked():
+        found: pulumi.Output[dict[str, Any]] = pulumi.Output.all(id, name).apply(
+            lambda args: _mock_call(GET_API_KEY, {"id": args[0], "name": args[1], "reveal": reveal})
+        )
+        return ApiKeyLookup(found)
+    found = pulumi.Output.all(id, name).apply(
         lambda args: asyncio.ensure_future(asyncio.to_thread(_lookup_one, args[0], args[1], reveal))
     )
     return ApiKeyLookup(found)
@@ -114,6 +139,13 @@ def get_api_keys(
 ) -> pulumi.Output[list[ApiKeyInfo]]:
     """The keys whose name starts with `name_prefix` and whose type is `type` (each filter
     applies only when given), ordered by name then id, without secrets."""
+    if _mocked():
+        return pulumi.Output.all(name_prefix, type).apply(lambda args: _mocked_many(*args))
     return pulumi.Output.all(name_prefix, type).apply(
         lambda args: asyncio.ensure_future(asyncio.to_thread(_lookup_many, args[0], args[1]))
     )
+
+
+async def _mocked_many(name_prefix: str | None, type: str | None) -> list[ApiKeyInfo]:
+    found = await _mock_call(GET_API_KEYS, {"namePrefix": name_prefix, "type": type})
+    return [_info(k) for k in found.get("keys", [])]

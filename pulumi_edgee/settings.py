@@ -8,7 +8,7 @@ instance, which is pickled into every resource's state.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,8 +52,13 @@ class Settings:
     api_token: str = field(repr=False)
 
 
-def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> Settings:
-    """Read each setting from stack config, else the environment, and check it is usable."""
+def resolve(
+    config: Mapping[str, str | None],
+    environ: Mapping[str, str] | None = None,
+    how_to_set: Callable[[Source], str] = Source.how_to_set,
+) -> Settings:
+    """Read each setting from stack config, else the environment, and check it is usable.
+    `how_to_set` words the fix for a tool that takes settings otherwise."""
     env = os.environ if environ is None else environ
 
     def lookup(source: Source) -> str | None:
@@ -64,8 +69,8 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
     organization = lookup(ORGANIZATION_ID)
     url = canonical_url(lookup(CONSOLE_URL) or DEFAULT_CONSOLE_URL)
     missing = [
-        f"the Console API token is not set: {API_TOKEN.how_to_set()}" if token is None else "",
-        f"the organization id is not set: {ORGANIZATION_ID.how_to_set()}"
+        f"the Console API token is not set: {how_to_set(API_TOKEN)}" if token is None else "",
+        f"the organization id is not set: {how_to_set(ORGANIZATION_ID)}"
         if organization is None
         else "",
     ]
@@ -74,8 +79,8 @@ def resolve(config: Mapping[str, str | None], environ: Mapping[str, str] | None 
         try:
             check_token(token)
         except ConfigurationError as error:
-            problems.append(f"{error}: {API_TOKEN.how_to_set()}")
-    url_problem = _url_problem(url)
+            problems.append(f"{error}: {how_to_set(API_TOKEN)}")
+    url_problem = _url_problem(url, how_to_set)
     if url_problem:
         problems.append(url_problem)
     if problems or token is None or organization is None:
@@ -114,12 +119,12 @@ def canonical(source: Source, value: str | None) -> str | None:
     return canonical_url(value) if source is CONSOLE_URL else value.strip()
 
 
-def _url_problem(url: str) -> str | None:
+def _url_problem(url: str, how_to_set: Callable[[Source], str]) -> str | None:
     """What makes the Console URL unusable, with the fix; None when it is usable."""
     try:
         check_base_url(url)
     except ConfigurationError as error:
-        return f"{error}: {CONSOLE_URL.how_to_set()}"
+        return f"{error}: {how_to_set(CONSOLE_URL)}"
     parts = urlsplit(url)
     if parts.path.strip("/") or parts.query or parts.fragment:
         # Request paths (`/v1/organizations/...`) are added to the base URL: a base with a
@@ -129,6 +134,6 @@ def _url_problem(url: str) -> str | None:
         shown = base + parts.path
         return (
             f"the Console API URL {shown!r} (query and fragment not shown) is not a base URL "
-            f"(it has a path, query or fragment); give only {base!r}: {CONSOLE_URL.how_to_set()}"
+            f"(it has a path, query or fragment); give only {base!r}: {how_to_set(CONSOLE_URL)}"
         )
     return None

@@ -151,7 +151,7 @@ def _replace_inputs(rng: random.Random, inputs: dict[str, Any]) -> dict[str, Any
 
 
 def _random_fault(rng: random.Random, step: StepKind) -> Fault:
-    weights = (20, 25, 25, 15, 15, 10, 8, 6, 10, 5, 5, 5, 5, 6)
+    weights = (20, 25, 25, 15, 15, 10, 8, 6, 10, 5, 10, 5, 5, 6)
     kind = rng.choices(FAULT_KINDS, weights=weights)[0]
     relevant = _RELEVANT[step]
     target = rng.choice(relevant) if rng.random() < 0.7 else rng.choice(tuple(TARGETS))

@@ -30,7 +30,9 @@ PYPROJECT_PATH = ROOT / "pyproject.toml"
 
 
 PACKAGE = "edgee"
-PYTHON_PACKAGE = "pulumi_edgee"
+# A Python SDK generated from the schema (`pulumi package gen-sdk`) for the plugin: a name
+# of its own, since `pulumi_edgee` is this package (the dynamic provider).
+PYTHON_PACKAGE = "pulumi_edgee_plugin"
 FALLBACK_DESCRIPTION = "Manage Edgee AI Gateway API keys as code with Pulumi"
 FALLBACK_HOMEPAGE = "https://www.edgee.ai"
 LICENSE = "Apache-2.0"

@@ -25,6 +25,7 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from .. import lifecycle, lookups, rotation
 from .._version import __version__
+from ..functions import GET_API_KEY, GET_API_KEYS
 from ..properties import INPUT_PROPS, PROPS, Change, Prop
 from ..redaction import redact, secret_values
 from ..session import Session, session_for
@@ -45,8 +46,6 @@ from .wire import decode, encode
 
 PACKAGE = "edgee"
 API_KEY = f"{PACKAGE}:index:ApiKey"
-GET_API_KEY = f"{PACKAGE}:index:getApiKey"
-GET_API_KEYS = f"{PACKAGE}:index:getApiKeys"
 
 
 def _name(source: Source) -> str:

@@ -5,6 +5,7 @@ replaced and changed nothing."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,5 +123,21 @@ def test_filters_and_errors(env: Stack) -> None:
     )
     env.leaks.record("generator error", broken.stdout + broken.stderr)
     assert broken.returncode == 2
-    assert "EDGEE_CONSOLE_API_TOKEN" in broken.stderr
+    assert "set $EDGEE_CONSOLE_API_TOKEN" in broken.stderr
     assert "Traceback" not in broken.stderr
+    assert "pulumi config" not in broken.stderr, "the tool reads no stack config"
+
+
+def test_names_sort_with_numbers_as_numbers_and_errors_name_the_flags(env: Stack) -> None:
+    for n in (10, 2, 1):
+        env.console_create(name=f"svc-{n}")
+    generated = _generate(env)
+    env.leaks.record("generated code", generated.stdout)
+    names = re.findall(r'name="(svc-[0-9]+)"', generated.stdout)
+    assert names == ["svc-1", "svc-2", "svc-10"]
+
+    elsewhere = _generate(env, "--organization-id", "org_elsewhere")
+    env.leaks.record("generator error", elsewhere.stderr)
+    assert elsewhere.returncode == 2
+    assert "--organization-id" in elsewhere.stderr
+    assert "edgee:organizationId" not in elsewhere.stderr

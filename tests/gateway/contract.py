@@ -6,8 +6,8 @@ underneath), the maintained OpenAPI 3.0 request/response validator of the python
 project. It validates a whole answer against its operation (status, media type, body)
 rather than a bare schema, resolves `$ref` lazily, and validates the description itself
 on load, which is how the defects below were found. The description is read from
-`shared/reference/` beside the repository (CI puts a copy there); without it these tests
-fail rather than skip.
+`shared/reference/` beside the repository (see `references`): without it these tests
+skip, saying why, and fail in CI.
 """
 
 from __future__ import annotations
@@ -18,34 +18,25 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import pytest
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_schema_validator import OAS30Validator
+from references import reference
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from pulumi_edgee.emulator import ConsoleApp, HttpRequest, HttpResponse
 from pulumi_edgee.emulator.gateway import GATEWAY_ROUTES
 
-ROOT = Path(__file__).resolve().parents[2]
-DESCRIPTION_PATH = ROOT.parent / "shared/reference/edgee-gateway-openapi.json"
 SERVER = "https://api.edgee.ai"
 _URN = "urn:edgee-gateway-openapi"
 
 
 def raw_description() -> dict[str, Any]:
     """The description exactly as Edgee publishes it."""
-    if not DESCRIPTION_PATH.exists():
-        pytest.fail(
-            f"Edgee's Gateway OpenAPI description is missing at {DESCRIPTION_PATH}: put a copy"
-            " of the `shared/` folder (with reference/edgee-gateway-openapi.json) beside the"
-            " repository."
-        )
-    description: dict[str, Any] = json.loads(DESCRIPTION_PATH.read_text())
+    description: dict[str, Any] = json.loads(reference("edgee-gateway-openapi.json").read_text())
     return description
 
 

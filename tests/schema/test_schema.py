@@ -1,8 +1,8 @@
 """`schema.json`: valid against the Pulumi package metaschema, generated from the current
 code, and in step with `properties.PROPS`, `settings.CONFIG_SOURCES` and the resource class.
 
-The metaschema is read from `shared/reference/` beside the repo (CI puts a copy of
-`shared/` next to its clone); without it these tests fail rather than skip.
+The metaschema is read from `shared/reference/` beside the repo (see `references`):
+without it these tests skip, saying why, and fail in CI.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 import regex
 from jsonschema import Draft202012Validator
+from references import reference
 
 from pulumi_edgee import api_key, provider, settings
 from pulumi_edgee import properties as spec
 from scripts import generate_schema as gen
 
 ROOT = Path(__file__).resolve().parents[2]
-METASCHEMA_PATH = ROOT.parent / "shared/reference/pulumi-package-metaschema.json"
 SCHEMA_PATH = ROOT / "schema.json"
 REGENERATE = "run `python scripts/generate_schema.py` and commit schema.json"
 
@@ -81,13 +81,8 @@ def _translated(node: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def original_metaschema() -> dict[str, Any]:
-    if not METASCHEMA_PATH.is_file():
-        pytest.fail(
-            f"Pulumi package metaschema not found at {METASCHEMA_PATH}: schema.json cannot be "
-            "validated. Put a copy of the `shared/` folder (with "
-            "reference/pulumi-package-metaschema.json) beside the repository checkout."
-        )
-    loaded: dict[str, Any] = json.loads(METASCHEMA_PATH.read_text(encoding="utf-8"))
+    path = reference("pulumi-package-metaschema.json")
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 
 
@@ -155,7 +150,7 @@ def test_language_python_section_is_valid(
     # its own `languageSpec` definition too.
     language = Draft202012Validator({"$defs": metaschema["$defs"], "$ref": "#/$defs/languageSpec"})
     assert not _errors(language, schema["language"])
-    assert schema["language"]["python"]["packageName"] == "pulumi_edgee"
+    assert schema["language"]["python"]["packageName"] == "pulumi_edgee_plugin"  # not this one
 
 
 def _set_property_type(s: dict[str, Any]) -> None:
