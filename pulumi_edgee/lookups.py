@@ -18,15 +18,15 @@ from .properties import KEY_TYPES
 from .session import Session
 
 
-class LookupError(Exception):
+class KeyLookupError(Exception):
     """A lookup that failed; the message says which key and why, never a secret."""
 
 
-class NoMatchError(LookupError):
+class NoMatchError(KeyLookupError):
     """No key has the id or name asked for."""
 
 
-class SeveralMatchesError(LookupError):
+class SeveralMatchesError(KeyLookupError):
     """More than one key has the name asked for; the message lists their ids."""
 
 
@@ -39,8 +39,8 @@ def _result(obj: ApiKeyObject, *, reveal: bool) -> dict[str, Any]:
     return {"id": obj.id, **found}
 
 
-def _failed(what: str, error: ConsoleError) -> LookupError:
-    return LookupError(f"{what} failed: {error}")
+def _failed(what: str, error: ConsoleError) -> KeyLookupError:
+    return KeyLookupError(f"{what} failed: {error}")
 
 
 def get_api_key(
@@ -60,7 +60,7 @@ def _get_api_key(
     session: Session, *, id: str | None, name: str | None, reveal: bool
 ) -> dict[str, Any]:
     if (id is None) == (name is None):
-        raise LookupError("give exactly one of `id` and `name` to look up an API key")
+        raise KeyLookupError("give exactly one of `id` and `name` to look up an API key")
     organization = session.settings.organization_id
     try:
         if id is not None:
@@ -95,7 +95,7 @@ def get_api_keys(
     filter applies only when given), without secrets, ordered by name then id."""
     if type is not None and type not in KEY_TYPES:
         allowed = ", ".join(f"{t!r}" for t in KEY_TYPES)
-        raise LookupError(f"`type` must be one of {allowed}, not {type!r}")
+        raise KeyLookupError(f"`type` must be one of {allowed}, not {type!r}")
     try:
         with session.looking():
             keys = session.client.list_api_keys()

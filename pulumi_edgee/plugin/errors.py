@@ -20,8 +20,7 @@ from ..console import (
 )
 from ..console.errors import mask
 from ..lifecycle import ApiKeyError
-from ..lookups import LookupError as KeyLookupError
-from ..lookups import NoMatchError
+from ..lookups import KeyLookupError, NoMatchError
 from ..settings import SettingsError
 
 

@@ -51,11 +51,11 @@ def test_lookup_errors_are_clear(env: Stack) -> None:
         lookups.get_api_key(session, name="twin")
     assert first["id"] in str(several.value)
     assert second["id"] in str(several.value)
-    with pytest.raises(lookups.LookupError, match="exactly one of `id` and `name`"):
+    with pytest.raises(lookups.KeyLookupError, match="exactly one of `id` and `name`"):
         lookups.get_api_key(session, id=first["id"], name="twin")
 
     bad = "tok_wrong_1234567890abcdef"
-    with pytest.raises(lookups.LookupError) as rejected:
+    with pytest.raises(lookups.KeyLookupError) as rejected:
         lookups.get_api_keys(_session(env, bad))
     assert "401" in str(rejected.value)
     assert bad not in str(rejected.value)
@@ -77,7 +77,7 @@ def test_list_filters_by_prefix_and_type(env: Stack) -> None:
     assert all("key" not in k for k in listed)
     env.leaks.record("listed keys", listed)
     assert len(lookups.get_api_keys(session)) == 4
-    with pytest.raises(lookups.LookupError, match="`type` must be one of 'api', 'coding_agent'"):
+    with pytest.raises(lookups.KeyLookupError, match="`type` must be one of 'api', 'coding_agent'"):
         lookups.get_api_keys(session, type="agent")
 
 

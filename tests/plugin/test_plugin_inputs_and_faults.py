@@ -229,7 +229,7 @@ def test_python_lookups_name_an_id_no_key_can_have(emulator: EmulatorHandle) -> 
     """`pulumi_edgee.get_api_key` (the Python front door) runs this same lookup."""
     config = {"edgee:apiToken": TOKEN, "edgee:organizationId": ORGANIZATION}
     session = session_for(resolve({**config, "edgee:consoleUrl": emulator.url}, {}))
-    with pytest.raises(lookups.LookupError) as failed:
+    with pytest.raises(lookups.KeyLookupError) as failed:
         lookups.get_api_key(session, id="..")
     assert str(failed.value) == (
         "looking up an API key failed: '..' is not an API key id: ids are the Console's "

@@ -4,6 +4,8 @@ lookups are answered by `call` with the plugin's tokens and shapes, never the Co
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -42,9 +44,15 @@ MOCKS = EdgeeMocks()
 
 
 @pytest.fixture(autouse=True)
-def mocked() -> None:
-    """Pulumi's mocks for these tests (set when they run, not when the suite is collected)."""
+def mocked() -> Iterator[None]:
+    """Pulumi's mocks for these tests, set when they run (not when the suite is collected),
+    on an event loop of their own (the SDK registers the root stack on it)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     pulumi.runtime.set_mocks(MOCKS, preview=False)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pulumi.runtime.test
