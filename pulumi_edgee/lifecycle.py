@@ -295,16 +295,14 @@ def _update_key(session: Session, key_id: str, changes: Mapping[str, Any]) -> Ap
     except UnexpectedResponseError as unreadable:
         answer = unreadable
     else:
-        differ = sorted(
-            name for name, value in changes.items() if not _shows(answered, name, value)
-        )
+        differ = _unshown(answered, changes)
         if differ:
             path = f"/v1/organizations/{session.settings.organization_id}/api_keys/{key_id}"
             raise UnexpectedResponseError(
                 "POST",
                 path,
                 f"the update was acknowledged, but the key it returned does not show it "
-                f"({', '.join(differ)} differ): not applied",
+                f"({differ} differ): not applied",
             )
         return answered
     try:
@@ -318,15 +316,22 @@ def _update_key(session: Session, key_id: str, changes: Mapping[str, Any]) -> Ap
             f"the update was answered 2xx with a body that cannot be read ({answer}), and "
             f"reading the key back to confirm it failed ({error})",
         ) from None
-    differ = sorted(name for name, value in changes.items() if not _shows(live, name, value))
+    differ = _unshown(live, changes)
     if differ:
         raise UnexpectedResponseError(
             answer.method,
             answer.path,
             f"the update was answered 2xx with a body that cannot be read ({answer}), and "
-            f"the key read back does not show it ({', '.join(differ)} differ)",
+            f"the key read back does not show it ({differ} differ)",
         )
     return live
+
+
+def _unshown(live: ApiKeyObject, changes: Mapping[str, Any]) -> str:
+    """The update fields the live key does not show, comma-separated ('' when none)."""
+    return ", ".join(
+        sorted(name for name, value in changes.items() if not _shows(live, name, value))
+    )
 
 
 def _shows(live: ApiKeyObject, name: str, value: Any) -> bool:

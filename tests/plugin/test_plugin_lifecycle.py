@@ -343,41 +343,37 @@ def test_config_diff_and_secret_marking(emulator_module: EmulatorHandle) -> None
         assert plugin.diff_config(config, config).changes == "none"
 
 
+EQUIVALENT, MOVED = "no change", "replaces"
+
+
 @pytest.mark.parametrize(
-    ("setting", "old", "new"),
+    ("setting", "old", "new", "expected"),
     [
-        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app/"),
-        ("consoleUrl", "https://api.edgee.app", "HTTPS://API.Edgee.App"),
-        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app:443"),
-        ("consoleUrl", "http://127.0.0.1:80", "http://127.0.0.1/"),
-        ("consoleUrl", "https://api.edgee.app", " https://api.edgee.app "),
-        ("organizationId", "org_1", " org_1 "),
-        ("organizationId", "org_1", "org_1\n"),
+        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app/", EQUIVALENT),
+        ("consoleUrl", "https://api.edgee.app", "HTTPS://API.Edgee.App", EQUIVALENT),
+        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app:443", EQUIVALENT),
+        ("consoleUrl", "http://127.0.0.1:80", "http://127.0.0.1/", EQUIVALENT),
+        ("consoleUrl", "https://api.edgee.app", " https://api.edgee.app ", EQUIVALENT),
+        ("organizationId", "org_1", " org_1 ", EQUIVALENT),
+        ("organizationId", "org_1", "org_1\n", EQUIVALENT),
+        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app:8443", MOVED),
+        ("consoleUrl", "https://api.edgee.app", "https://console.edgee.app", MOVED),
+        ("consoleUrl", "http://127.0.0.1:8080", "https://127.0.0.1:8080", MOVED),
+        ("organizationId", "org_1", "ORG_1", MOVED),
     ],
 )
-def test_equivalent_settings_are_no_change(setting: str, old: str, new: str) -> None:
+def test_settings_are_compared_as_resolution_reads_them(
+    setting: str, old: str, new: str, expected: str
+) -> None:
     """Spellings that settings resolution reads as one value never replace the provider
-    (which would replace every key and rotate every secret)."""
+    (which would replace every key and rotate every secret); a real change of place does."""
     with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
         base = {"apiToken": TOKEN, "organizationId": "org_1", "consoleUrl": "https://api.edgee.app"}
         answer = plugin.diff_config({**base, setting: old}, {**base, setting: new})
-        assert (answer.changes, answer.replaces) == ("none", [])
-
-
-@pytest.mark.parametrize(
-    ("setting", "old", "new"),
-    [
-        ("consoleUrl", "https://api.edgee.app", "https://api.edgee.app:8443"),
-        ("consoleUrl", "https://api.edgee.app", "https://console.edgee.app"),
-        ("consoleUrl", "http://127.0.0.1:8080", "https://127.0.0.1:8080"),
-        ("organizationId", "org_1", "ORG_1"),
-    ],
-)
-def test_a_real_change_of_place_still_replaces(setting: str, old: str, new: str) -> None:
-    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
-        base = {"apiToken": TOKEN, "organizationId": "org_1", "consoleUrl": "https://api.edgee.app"}
-        answer = plugin.diff_config({**base, setting: old}, {**base, setting: new})
-        assert answer.replaces == [setting]
+        if expected == EQUIVALENT:
+            assert (answer.changes, answer.replaces) == ("none", [])
+        else:
+            assert answer.replaces == [setting]
 
 
 def test_console_failures_reach_the_engine_as_one_line_with_a_code(
