@@ -19,10 +19,12 @@ Why these versions:
   Pulumi 3.69 (Node.js, Python) and 3.63 (Go), and the module proxy reachable here serves
   none of them at any version. The newest releases that carry them inside ``sdk/v3`` are
   3.68.0 and 3.62.0: those are built. They lack the newer RPCs (``GeneratePackage``,
-  ``Link``), so the CLI cannot generate SDKs for those languages with them, and the 3.68
+  ``Link``), so the CLI cannot generate SDKs for those languages with them. The 3.68
   Python host's ``RunPlugin`` reads the plugin's folder from a request field this CLI no
-  longer sends, so a Python plugin installed from a tarball cannot be started with it.
-  Programs and dynamic providers run through the hosts' ``Run``, which the CLI still
+  longer sends (it sends ``info`` and ``kind`` instead): ``PYTHON_HOST_PATCH`` adds one
+  file and changes two lines so that it reads them as newer hosts do, which lets the CLI
+  start Python policy packs (``pulumi preview --policy-pack``) and Python plugins through
+  it. Programs and dynamic providers run through the hosts' ``Run``, which the CLI still
   speaks. The Python host runs programs through ``pulumi-language-python-exec``
   and serves dynamic providers through ``pulumi-resource-pulumi-python``: both scripts are
   taken from ``sdk/v3`` at ``PULUMI_VERSION``, so they match the current Python SDK.
@@ -58,6 +60,32 @@ PKG = "github.com/pulumi/pulumi/pkg/v3"
 SDK = "github.com/pulumi/pulumi/sdk/v3"
 YAML = "github.com/pulumi/pulumi-yaml"
 VERSION_VAR = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+
+# The 3.68 Python host taught the newer RunPlugin request (see the module docstring): a file
+# added beside its main.go, and RunPlugin's command line and virtualenv taken from it.
+PYTHON_HOST_FOLDER = Path("sdk/python/cmd/pulumi-language-python")
+PYTHON_HOST_PATCH = Path(__file__).resolve().parent / "pulumi_cli_patches"
+PYTHON_HOST_EDIT = (
+    """\targs := []string{req.Program}
+\targs = append(args, req.Args...)
+
+\tvar cmd *exec.Cmd
+\tvar virtualenv string
+\tif host.virtualenv != "" {
+\t\tvirtualenv = host.virtualenvPath
+\t\tif !python.IsVirtualEnv(virtualenv) {
+\t\t\treturn python.NewVirtualEnvError(host.virtualenv, virtualenv)
+""",
+    """\targs, virtualenvOption, virtualenvPath := host.pluginCommand(req)
+
+\tvar cmd *exec.Cmd
+\tvar virtualenv string
+\tif virtualenvOption != "" {
+\t\tvirtualenv = virtualenvPath
+\t\tif !python.IsVirtualEnv(virtualenv) {
+\t\t\treturn python.NewVirtualEnvError(virtualenvOption, virtualenv)
+""",
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +146,10 @@ def stamp() -> str:
             "go-host": GO_HOST_SDK,
             "binaries": [b.name for b in BINARIES],
             "scripts": [s[0] for s in SCRIPTS],
+            "python-host-patch": [
+                PYTHON_HOST_EDIT[1],
+                *(p.read_text() for p in sorted(PYTHON_HOST_PATCH.glob("*.go"))),
+            ],
         },
         sort_keys=True,
     )
@@ -177,11 +209,23 @@ def _trees(work: Path, cache: dict[str, Path]) -> dict[str, Path]:
     _copy_module(cache[f"{SDK}@v{PULUMI_VERSION}"], cli / "sdk")
     hosts = work / f"pulumi-{NODE_PYTHON_HOSTS_SDK}"
     _copy_module(cache[f"{SDK}@v{NODE_PYTHON_HOSTS_SDK}"], hosts / "sdk")
+    _patch_python_host(hosts / PYTHON_HOST_FOLDER)
     go_host = work / f"pulumi-{GO_HOST_SDK}"
     _copy_module(cache[f"{SDK}@v{GO_HOST_SDK}"], go_host / "sdk")
     yaml = work / f"pulumi-yaml-{YAML_VERSION}"
     _copy_module(cache[f"{YAML}@v{YAML_VERSION}"], yaml)
     return {"cli": cli, "hosts": hosts, "go-host": go_host, "yaml": yaml}
+
+
+def _patch_python_host(folder: Path) -> None:
+    main_go = folder / "main.go"
+    old, new = PYTHON_HOST_EDIT
+    text = main_go.read_text()
+    if text.count(old) != 1:
+        raise SystemExit(f"{main_go} is not the 3.68 Python host this build patches")
+    main_go.write_text(text.replace(old, new))
+    for source in PYTHON_HOST_PATCH.glob("*.go"):
+        shutil.copyfile(source, folder / source.name)
 
 
 def build(binary: Binary, tree: Path, bin_dir: Path, log: Path) -> None:

@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -111,6 +111,11 @@ class CliRun:
                 )
         return list(found.values())
 
+    def violations(self) -> list[dict[str, Any]]:
+        """The policy violations among the events (``policyEvent``: ``policyName``,
+        ``resourceUrn``, ``message``, ``enforcementLevel``)."""
+        return [e["policyEvent"] for e in self.events() if "policyEvent" in e]
+
     def steps(self) -> dict[str, str]:
         """Each resource's step (``create``, ``update``, ``same``, ``delete``, ``replace``
         and the like) by resource name, the stack itself left out."""
@@ -202,13 +207,15 @@ class PulumiCli:
         check: bool = True,
         timeout: float = 600,
         stdin: str = "",
+        env: Mapping[str, str] | None = None,
     ) -> CliRun:
         """Run ``pulumi ARGS`` in ``cwd``; with ``check``, a non-zero exit raises.
-        ``stdin`` is what the command reads (a secret value, kept out of ``args``)."""
+        ``stdin`` is what the command reads (a secret value, kept out of ``args``); ``env``
+        adds variables (the isolated environment leaves the user's ``PULUMI_*`` out)."""
         completed = subprocess.run(  # noqa: S603 - the caller's own CLI
             [str(self.pulumi), *args],
             cwd=cwd,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -229,8 +236,8 @@ class CliStack:
         self.project_dir = project_dir
         self.name = name
 
-    def run(self, *args: str, check: bool = True) -> CliRun:
-        return self.cli.run(*args, "--stack", self.name, cwd=self.project_dir, check=check)
+    def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> CliRun:
+        return self.cli.run(*args, "--stack", self.name, cwd=self.project_dir, check=check, env=env)
 
     def init(self) -> CliStack:
         self.cli.run("stack", "init", self.name, cwd=self.project_dir)
