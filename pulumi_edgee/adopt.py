@@ -5,9 +5,8 @@ fragment declaring each as `ApiKey(..., adopt_id=...)` with its current settings
 to paste; the next `pulumi up` then takes every key under management with its secret,
 creating and replacing nothing (the counterpart of `pulumi import --out`).
 
-Settings come from flags or the environment (`EDGEE_CONSOLE_URL`,
-`EDGEE_ORGANIZATION_ID`); the token only from `EDGEE_CONSOLE_API_TOKEN`, never a flag,
-where other local users could read it.
+Settings come from flags or the environment, the token only from the environment
+(`command_line`).
 """
 
 from __future__ import annotations
@@ -16,17 +15,16 @@ import argparse
 import fnmatch
 import json
 import keyword
-import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
 
 from . import markers, times
 from .adoption import expiry_days
-from .console import ApiKeyObject, ConsoleClient, ConsoleError
+from .command_line import add_console_flags, in_this_tools_words, open_client, settings_from
+from .console import ApiKeyObject, ConsoleError
 from .properties import KEY_TYPES, MAX_EXPIRY_DAYS
-from .session import Deadlines
-from .settings import API_TOKEN, CONSOLE_URL, ORGANIZATION_ID, SettingsError, Source, resolve
+from .settings import API_TOKEN, SettingsError
 
 
 def _literal(value: object) -> str:
@@ -122,22 +120,6 @@ def select(
     ]
 
 
-# What this tool reads: flags and the environment, never stack config.
-_FLAGS = {CONSOLE_URL: "--console-url", ORGANIZATION_ID: "--organization-id"}
-
-
-def _how_to_set(source: Source) -> str:
-    flag = _FLAGS.get(source)
-    return f"give {flag} or set ${source.env_var}" if flag else f"set ${source.env_var}"
-
-
-def _in_this_tools_words(message: str) -> str:
-    """A message that names a stack config key names this tool's flag instead."""
-    for source, flag in _FLAGS.items():
-        message = message.replace(f"`{source.config_key}`", flag)
-    return message
-
-
 def _natural(name: str) -> list[str | int]:
     """Sort key of a name with its numbers compared as numbers: svc-2 before svc-10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
@@ -149,16 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print Python code that adopts the organization's existing API keys. "
         f"The token is read from ${API_TOKEN.env_var}.",
     )
-    parser.add_argument(
-        "--console-url",
-        default=os.environ.get(CONSOLE_URL.env_var),
-        help=f"Console API base URL (or ${CONSOLE_URL.env_var}; default https://api.edgee.app)",
-    )
-    parser.add_argument(
-        "--organization-id",
-        default=os.environ.get(ORGANIZATION_ID.env_var),
-        help=f"organization whose keys to list (or ${ORGANIZATION_ID.env_var})",
-    )
+    add_console_flags(parser, "whose keys to list")
     parser.add_argument(
         "--name-pattern", help="only keys whose name matches this glob, e.g. 'prod-*'"
     )
@@ -168,24 +141,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = {
-        CONSOLE_URL.config_key: args.console_url,
-        ORGANIZATION_ID.config_key: args.organization_id,
-        API_TOKEN.config_key: os.environ.get(API_TOKEN.env_var),
-    }
     try:
-        settings = resolve(config, {}, how_to_set=_how_to_set)
-        deadlines = Deadlines.from_environment()
-        with ConsoleClient(
-            settings.console_url,
-            settings.organization_id,
-            settings.api_token,
-            request_deadline=deadlines.request,
-            walk_deadline=deadlines.step,
-        ) as client:
+        settings = settings_from(args)
+        with open_client(settings) as client:
             keys = client.list_api_keys()
     except (SettingsError, ConsoleError) as error:
-        print(f"error: {_in_this_tools_words(str(error))}", file=sys.stderr)
+        print(f"error: {in_this_tools_words(str(error))}", file=sys.stderr)
         return 2
     chosen = select(keys, args.name_pattern, args.type)
     sys.stdout.write(fragment(chosen, settings.organization_id))

@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .properties import KEY_RESOURCE_TYPES
+
 if TYPE_CHECKING:
     from pulumi_policy import ResourceValidationPolicy
 
 PACK_NAME = "edgee-guardrails"
-# The type tokens of a key through each front door: the plugin and the dynamic resource.
-KEY_TYPES = frozenset({"edgee:index:ApiKey", "pulumi-python:dynamic/edgee:ApiKey"})
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
 Config = Mapping[str, Any]
@@ -47,7 +47,7 @@ class Rule:
     on_keys: bool = True
 
     def applies(self, resource_type: str) -> bool:
-        return (resource_type in KEY_TYPES) == self.on_keys
+        return (resource_type in KEY_RESOURCE_TYPES) == self.on_keys
 
     def settings(self, config: Config | None) -> dict[str, Any]:
         """The parameters' defaults overlaid with what the pack's config sets."""

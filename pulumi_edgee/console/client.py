@@ -251,8 +251,11 @@ class ConsoleClient:
         except UnexpectedResponseError as exc:
             raise OutcomeUnknownError("POST", path, exc) from exc
 
-    def list_api_keys(self, *, page_size: int = 100) -> KeyList:
-        """Every key of the organization, following the cursor through all pages.
+    def list_api_keys(
+        self, *, page_size: int = 100, on_page: Callable[[int, int], None] | None = None
+    ) -> KeyList:
+        """Every key of the organization, following the cursor through all pages;
+        `on_page` hears the pages and keys read so far after each page (a progress line).
 
         A walk that would not end (a cursor seen before, more than `MAX_PAGES` pages,
         `MAX_EMPTY_PAGES` empty pages in a row that say more follow, or still going when
@@ -264,7 +267,7 @@ class ConsoleClient:
             raise ValueError("page_size must be at least 1")
         what = f"walk deadline ({STEP_DEADLINE_ENV_VAR})"
         with step_budget(self._walk_deadline, what) as budget:
-            keys, unreadable, started = self._walk(page_size, budget)
+            keys, unreadable, started = self._walk(page_size, budget, on_page)
         for key_id in keys:
             unreadable.pop(key_id, None)
         walked = KeyList(list(keys.values()), unreadable)
@@ -273,7 +276,7 @@ class ConsoleClient:
         return walked
 
     def _walk(
-        self, page_size: int, budget: Budget
+        self, page_size: int, budget: Budget, on_page: Callable[[int, int], None] | None
     ) -> tuple[dict[str, ApiKeyObject], dict[str, str], float]:
         path = self._keys_path
         keys: dict[str, ApiKeyObject] = {}
@@ -300,6 +303,8 @@ class ConsoleClient:
             raw_count = len(unreadable) - raw_count
             for item in items:
                 keys.setdefault(item.id, item)
+            if on_page is not None:
+                on_page(pages + 1, len(keys))
             if cursor is None:
                 if has_more:
                     # Stopping here would report the remaining keys as deleted.
