@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pulumi.dynamic import CheckFailure, CheckResult
 from pulumi.output import contains_unknowns
 
 from . import markers
 from .properties import INPUT_PROPS, SECRET_INPUTS
+from .results import Checked, Failure
 from .spec import validate
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def check(
     news: Mapping[str, Any],
     olds: Mapping[str, Any] | None = None,
     session: Session | None = None,
-) -> CheckResult:
+) -> Checked:
     """Validate the desired inputs; unknown values (preview) are judged once known.
 
     With a session, a new resource's `adopt_id` is checked against the live key.
@@ -42,7 +42,7 @@ def check(
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
     spec, failures = validate(inputs_of(inputs), unknown)
-    checked = [CheckFailure(f.property, f.reason) for f in failures]
+    checked = [Failure(f.property, f.reason) for f in failures]
     if spec is not None:
         inputs = spec.to_wire()
         if SECRET_INPUTS in news:  # kept for the steps that follow (see `redaction`)
@@ -53,9 +53,9 @@ def check(
                 "being created (such a key is removed once that time is past): choose "
                 "another name"
             )
-            checked.append(CheckFailure("name", reason))
+            checked.append(Failure("name", reason))
         if session is not None and spec.adopt_id is not None and not inputs_of(olds or {}):
             from . import adoption  # the Console API client: only when adopting
 
-            checked += [CheckFailure(p, r) for p, r in adoption.check_failures(session, spec)]
-    return CheckResult(inputs, checked)
+            checked += [Failure(p, r) for p, r in adoption.check_failures(session, spec)]
+    return Checked(inputs, checked)

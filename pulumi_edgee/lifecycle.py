@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
@@ -32,7 +31,8 @@ from .console import (
 )
 from .console.deadline import current_step
 from .markers import Marker
-from .properties import INPUT_PROPS, PROPS, Change, Prop
+from .properties import INPUT_PROPS, NEVER_RETURNED, PROPS, PYTHON_TO_WIRE, Change, Prop
+from .results import Diff, Found, Kind, PropertyChange
 from .session import Session
 from .spec import ApiKeySpec, whole_number
 
@@ -75,26 +75,39 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     ]
 
 
+def _kind(prop: Prop, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Kind:
+    if olds.get(prop.wire) is None and news.get(prop.wire) is not None:
+        return Kind.ADD
+    if news.get(prop.wire) is None and olds.get(prop.wire) is not None:
+        return Kind.DELETE
+    return Kind.UPDATE
+
+
 def diff(
     olds: Mapping[str, Any],
     news: Mapping[str, Any],
     key_id: str | None = None,
     session: Session | None = None,
-) -> DiffResult:
-    """Compare old outputs with new inputs; only input properties can cause a change.
+    ignored: Collection[str] = (),
+) -> Diff:
+    """Compare old outputs with new inputs; only input properties can cause a change, and
+    none in `ignored` (a resource's `ignoreChanges`, which the plugin is given).
 
     A key due for rotation is replaced too. Given the key's id and the session, adoption
     notes the key as held (and, when replaced, that its `adopt_id` must not be adopted
     again).
     """
-    changed = changed_props(olds, news)
-    replaces = [p.wire for p in changed if p.change is Change.REPLACE]
-    replaces += rotation.replaces(key_id or "in state", olds, news)
+    changes = {
+        p.wire: PropertyChange(_kind(p, olds, news), p.change is Change.REPLACE)
+        for p in changed_props(olds, news)
+        if p.wire not in ignored
+    }
+    for due in rotation.replaces(key_id or "in state", olds, news):
+        changes[due] = PropertyChange(Kind.UPDATE, replaces=True)
+    found = Diff(changes)
     if key_id is not None and session is not None:
-        session.adoptions.note_diff(key_id, news, replaced=bool(replaces))
-    return DiffResult(
-        changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False
-    )
+        session.adoptions.note_diff(key_id, news, replaced=bool(found.replaces))
+    return found
 
 
 def _output_value(value: Any) -> Any:
@@ -108,13 +121,8 @@ def _output_value(value: Any) -> Any:
 
 # The rows `outputs` fills (every property but the management settings): those the
 # key object does not echo come from the caller, the others from the object.
-_GIVEN_NAMES = ("email", "expires_in_days", "key")
-_ECHOED = tuple(
-    (p.wire, p.python)
-    for p in PROPS
-    if p.wire not in _SETTING_NAMES and p.python not in _GIVEN_NAMES
-)
-_GIVEN = tuple(p for p in PROPS if p.python in _GIVEN_NAMES)
+_ECHOED = tuple((p.wire, p.python) for p in PROPS if p.wire not in _SETTING_NAMES and p.echoed)
+_GIVEN = tuple(p for p in PROPS if p.wire not in _SETTING_NAMES and not p.echoed)
 
 
 def outputs(
@@ -156,7 +164,7 @@ def _secret(obj: ApiKeyObject) -> str | None:
     return obj.key.get_secret_value() if obj.key is not None else None
 
 
-def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
+def create(session: Session, props: Mapping[str, Any]) -> Found:
     """Create the key under a one-time marker name, then give it its declared name (and
     disable it, if asked) in one update: only then is it reported (see `markers`)."""
     spec = ApiKeySpec.model_validate(_inputs_of(props))
@@ -166,7 +174,7 @@ def create(session: Session, props: Mapping[str, Any]) -> CreateResult:
 
 def _create(
     session: Session, spec: ApiKeySpec, props: Mapping[str, Any], accepted: Callable[[], None]
-) -> CreateResult:
+) -> Found:
     try:
         adopted = adoption.adopt(session, spec)
     except adoption.AdoptionError as error:
@@ -178,14 +186,14 @@ def _create(
             expires_in_days=spec.expires_in_days,
             key=_secret(adopted),
         )
-        return CreateResult(adopted.id, _state(found, props))
+        return Found(adopted.id, _state(found, props))
     with session.step():
         made, marker = _create_marked(session, spec)
         accepted()
         live, secret = _finish(session, spec, made, marker)
     session.directory.put(live)
     found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
-    return CreateResult(live.id, _state(found, props))
+    return Found(live.id, _state(found, props))
 
 
 def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Marker]:
@@ -335,8 +343,9 @@ def _unshown(live: ApiKeyObject, changes: Mapping[str, Any]) -> str:
 
 
 def _shows(live: ApiKeyObject, name: str, value: Any) -> bool:
-    """Whether the live key has `value` for the update field `name`."""
-    if name == "email":
+    """Whether the live key has `value` for the update field `name` (a field the key
+    object never carries cannot be seen, and counts as shown)."""
+    if PYTHON_TO_WIRE.get(name, name) in NEVER_RETURNED:
         return True
     if name == "models":
         return set(live.models) == set(value or ())
@@ -419,7 +428,7 @@ def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
     return revealed
 
 
-def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
+def read(session: Session, key_id: str, props: Mapping[str, Any]) -> Found:
     """Refresh from the live key; a key deleted out of band leaves the stack.
 
     Reads share one list walk (see `directory`); a key the walk did not list is
@@ -438,7 +447,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
             live = session.directory.find(key_id, asked_at=asked_at)
             if live is None:
                 session.directory.discard(key_id)
-                return ReadResult(None, {})
+                return Found(None)
             secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
@@ -449,7 +458,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> ReadResult:
     found = outputs(
         live, email=props.get("email"), expires_in_days=whole_number(expires_in_days), key=secret
     )
-    return ReadResult(key_id, _state(found, props))
+    return Found(key_id, _state(found, props))
 
 
 def update(

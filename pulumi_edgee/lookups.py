@@ -14,7 +14,7 @@ from typing import Any
 from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleError, NotFoundError
 from .lifecycle import outputs
-from .properties import KEY_TYPES
+from .properties import KEY_TYPES, NEVER_RETURNED
 from .session import Session
 
 
@@ -33,7 +33,8 @@ class SeveralMatchesError(KeyLookupError):
 def _result(obj: ApiKeyObject, *, reveal: bool) -> dict[str, Any]:
     """The key's outputs in wire names, with its id, and its secret only when revealed."""
     found = outputs(obj, email=None, expires_in_days=expiry_days(obj), key=None)
-    del found["key"], found["email"]  # the Console API never returns `email`
+    for name in (*NEVER_RETURNED, "key"):  # nothing to say, and the secret only if asked
+        del found[name]
     if reveal and obj.key is not None:
         found["key"] = obj.key.get_secret_value()
     return {"id": obj.id, **found}

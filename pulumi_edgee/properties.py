@@ -45,6 +45,15 @@ class Change(enum.Enum):
     OUTPUT_ONLY = "output only"
 
 
+class Returned(enum.Enum):
+    """Where the Console API gives a property's value back."""
+
+    IN_KEY_OBJECT = "in every key object"
+    DERIVED = "worked out from other fields"  # `expiresInDays`, from `expires_at`
+    ONCE = "only in the create and reveal answers"  # the secret
+    NEVER = "never"  # `email`: write-only
+
+
 @dataclass(frozen=True)
 class Prop:
     """One property of the ApiKey resource, as the engine, the schema and the docs see it."""
@@ -60,6 +69,13 @@ class Prop:
     secret: bool = False
     items: str | None = None
     enum: tuple[str, ...] = ()
+    # How the Console API returns the value: outputs of the others come from the inputs
+    # (never returned), from another field or from the one answer that has it.
+    returned: Returned = Returned.IN_KEY_OBJECT
+
+    @property
+    def echoed(self) -> bool:
+        return self.returned is Returned.IN_KEY_OBJECT
 
 
 PROPS: tuple[Prop, ...] = (
@@ -123,6 +139,7 @@ PROPS: tuple[Prop, ...] = (
         "Days from creation after which the key stops working. Changing it creates a new key.",
         fix=f"Set `expires_in_days` to a whole number of days from 1 to {MAX_EXPIRY_DAYS}, "
         "or leave it unset for a key that does not expire.",
+        returned=Returned.DERIVED,
     ),
     Prop(
         "email",
@@ -132,6 +149,7 @@ PROPS: tuple[Prop, ...] = (
         "Email associated with the key, for billing and organization tracking.",
         fix=f"Set `email` to an address like `team@example.com` (at most {MAX_EMAIL_LENGTH} "
         "characters), or leave it unset.",
+        returned=Returned.NEVER,
     ),
     Prop(
         "active",
@@ -181,7 +199,8 @@ PROPS: tuple[Prop, ...] = (
     Prop("lastUsedAt", "last_used_at", "string", Change.OUTPUT_ONLY,
          "When the key was last used (ISO 8601, UTC), if ever."),
     Prop("key", "key", "string", Change.OUTPUT_ONLY,
-         "The secret Gateway API key. Always a Pulumi secret.", secret=True),
+         "The secret Gateway API key. Always a Pulumi secret.", secret=True,
+         returned=Returned.ONCE),
 )  # fmt: skip
 
 PROPS_BY_WIRE: dict[str, Prop] = {p.wire: p for p in PROPS}
@@ -189,6 +208,7 @@ INPUT_PROPS: tuple[Prop, ...] = tuple(p for p in PROPS if p.change is not Change
 REPLACE_PROPS: tuple[str, ...] = tuple(p.wire for p in PROPS if p.change is Change.REPLACE)
 PYTHON_TO_WIRE: dict[str, str] = {p.python: p.wire for p in PROPS}
 WIRE_TO_PYTHON: dict[str, str] = {p.wire: p.python for p in PROPS}
+NEVER_RETURNED: frozenset[str] = frozenset(p.wire for p in PROPS if p.returned is Returned.NEVER)
 OUTPUT_ONLY_PYTHON: tuple[str, ...] = tuple(
     p.python for p in PROPS if p.change is Change.OUTPUT_ONLY
 )

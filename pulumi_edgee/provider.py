@@ -80,7 +80,7 @@ class ApiKeyProvider(ResourceProvider):
             return CheckResult(news, [CheckFailure("", problem[1])])
         checked = checks.check(news, _olds, session if news.get("adoptId") is not None else None)
         if not checked.failures:
-            return checked
+            return CheckResult(checked.inputs, [])
         from .redaction import declared_secret_values, redact
 
         secrets = declared_secret_values(news)
@@ -99,18 +99,24 @@ class ApiKeyProvider(ResourceProvider):
             session = self._session()
         except SettingsError:  # `check` has said so; adoption is not noted then
             session = None
-        return lifecycle.diff(_olds, _news, key_id=_id, session=session)
+        found = lifecycle.diff(_olds, _news, key_id=_id, session=session)
+        return DiffResult(
+            changes=found.changed, replaces=found.replaces, delete_before_replace=False
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from . import lifecycle
 
         with _secrets_kept_out(props):
-            return lifecycle.create(self._session(), props)
+            made = lifecycle.create(self._session(), props)
+        assert made.id is not None
+        return CreateResult(made.id, made.outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from . import lifecycle
 
-        return lifecycle.read(self._session(), id_, props)
+        found = lifecycle.read(self._session(), id_, props)
+        return ReadResult(found.id, found.outputs)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         from . import lifecycle

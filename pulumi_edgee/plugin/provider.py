@@ -23,11 +23,12 @@ from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import lifecycle, lookups, rotation
+from .. import lifecycle, lookups
 from .._version import __version__
 from ..functions import GET_API_KEY, GET_API_KEYS
-from ..properties import INPUT_PROPS, PROPS, Change, Prop
+from ..properties import INPUT_PROPS, PROPS, Change
 from ..redaction import redact, secret_values
+from ..results import Diff, Kind, PropertyChange
 from ..session import Session, session_for
 from ..settings import (
     API_TOKEN,
@@ -156,29 +157,27 @@ def _inputs_from(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return {p.wire: outputs[p.wire] for p in INPUT_PROPS if outputs.get(p.wire) is not None}
 
 
-def _property_diff(
-    prop: Prop, olds: Mapping[str, Any], news: Mapping[str, Any]
-) -> provider_pb2.PropertyDiff.Kind.ValueType:
-    """Added, deleted or updated, and whether it replaces the key."""
-    kinds = provider_pb2.PropertyDiff
-    replace = prop.change is Change.REPLACE
-    if olds.get(prop.wire) is None and news.get(prop.wire) is not None:
-        return kinds.ADD_REPLACE if replace else kinds.ADD
-    if news.get(prop.wire) is None and olds.get(prop.wire) is not None:
-        return kinds.DELETE_REPLACE if replace else kinds.DELETE
-    return kinds.UPDATE_REPLACE if replace else kinds.UPDATE
+_KINDS = {
+    (Kind.ADD, False): provider_pb2.PropertyDiff.ADD,
+    (Kind.ADD, True): provider_pb2.PropertyDiff.ADD_REPLACE,
+    (Kind.DELETE, False): provider_pb2.PropertyDiff.DELETE,
+    (Kind.DELETE, True): provider_pb2.PropertyDiff.DELETE_REPLACE,
+    (Kind.UPDATE, False): provider_pb2.PropertyDiff.UPDATE,
+    (Kind.UPDATE, True): provider_pb2.PropertyDiff.UPDATE_REPLACE,
+}
 
 
-def _diff_answer(
-    kinds: Mapping[str, provider_pb2.PropertyDiff.Kind.ValueType], replaces: list[str]
-) -> provider_pb2.DiffResponse:
+def _diff_answer(found: Diff) -> provider_pb2.DiffResponse:
     """A detailed diff: each changed property with what it does; none means no change."""
     answers = provider_pb2.DiffResponse
     return answers(
-        changes=answers.DIFF_SOME if kinds else answers.DIFF_NONE,
-        replaces=replaces,
-        diffs=list(kinds),
-        detailedDiff={name: provider_pb2.PropertyDiff(kind=kind) for name, kind in kinds.items()},
+        changes=answers.DIFF_SOME if found.changed else answers.DIFF_NONE,
+        replaces=found.replaces,
+        diffs=list(found.changes),
+        detailedDiff={
+            name: provider_pb2.PropertyDiff(kind=_KINDS[change.kind, change.replaces])
+            for name, change in found.changes.items()
+        },
         hasDetailedDiff=True,
         deleteBeforeReplace=False,
     )
@@ -274,10 +273,8 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             for name in changed
             if name in _REPLACING_CONFIG and olds.get(name) is not None and news.get(name)
         ]
-        kinds = provider_pb2.PropertyDiff
         return _diff_answer(
-            {name: kinds.UPDATE_REPLACE if name in replaces else kinds.UPDATE for name in changed},
-            replaces,
+            Diff({name: PropertyChange(Kind.UPDATE, name in replaces) for name in changed})
         )
 
     @_answer
@@ -315,7 +312,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         result = lifecycle.check(news, decode(request.olds)[0], session)
         return provider_pb2.CheckResponse(
             inputs=encode(result.inputs or {}, secret),
-            failures=_failures(request, ((f.property, f.reason) for f in result.failures or ())),
+            failures=_failures(request, result.failures),
         )
 
     @_answer
@@ -326,18 +323,10 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         self._resource(request.urn)
         olds = decode(request.olds)[0]
         news = decode(request.news)[0]
-        ignored = set(request.ignoreChanges)
-        changed = [p for p in lifecycle.changed_props(olds, news) if p.wire not in ignored]
-        kinds = {p.wire: _property_diff(p, olds, news) for p in changed}
-        replaces = [p.wire for p in changed if p.change is Change.REPLACE]
-        for due in rotation.replaces(request.id, olds, news):  # a key due for rotation
-            kinds[due] = provider_pb2.PropertyDiff.UPDATE_REPLACE
-            replaces.append(due)
         with self._lock:
-            session = self._session
-        if session is not None:  # unknown settings: nothing is created in this preview
-            session.adoptions.note_diff(request.id, news, replaced=bool(replaces))
-        return _diff_answer(kinds, replaces)
+            session = self._session  # None: unknown settings, nothing is created
+        found = lifecycle.diff(olds, news, request.id, session, set(request.ignoreChanges))
+        return _diff_answer(found)
 
     @_answer
     def Create(
@@ -352,7 +341,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         result = lifecycle.create(self._configured(), props)
         self._log.debug(f"created API key {result.id}", request.urn)
         return provider_pb2.CreateResponse(
-            id=str(result.id), properties=encode(result.outs or {}, secret | _SECRET_OUTPUTS)
+            id=str(result.id), properties=encode(result.outputs, secret | _SECRET_OUTPUTS)
         )
 
     def _preview_create(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -388,7 +377,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
                 )
             self._log.info(f"API key {request.id} no longer exists", request.urn)
             return provider_pb2.ReadResponse()
-        outs = result.outs or {}
+        outs = result.outputs
         if importing:
             self._log.warning(
                 f"imported API key {request.id}: its `email` cannot be read from the Console "

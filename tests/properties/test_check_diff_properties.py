@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pulumi.dynamic import CheckResult, DiffResult
+from pulumi.dynamic import CheckResult
 from pulumi.output import Unknown, contains_unknowns
 
 from pulumi_edgee import lifecycle
@@ -31,6 +31,7 @@ from pulumi_edgee.properties import (
     python_name,
 )
 from pulumi_edgee.provider import ApiKeyProvider
+from pulumi_edgee.results import Checked, Diff
 from pulumi_edgee.spec import ApiKeySpec
 from pulumi_edgee.testing import provider_payload
 from pulumi_edgee.testing.secrets import LeakDetector
@@ -155,11 +156,11 @@ def unknown_props(bag: dict[str, Any]) -> set[str]:
 
 
 def assert_clean_check(
-    result: CheckResult, news: dict[str, Any], *, python_names: bool = False
+    result: CheckResult | Checked, news: dict[str, Any], *, python_names: bool = False
 ) -> None:
     """Failures name known properties (by their Python names from the dynamic provider),
     once each, in the user's words; unknown values are not judged."""
-    assert isinstance(result, CheckResult)
+    assert isinstance(result, (CheckResult, Checked))
     failures = result.failures or []
     spell = python_name if python_names else str
     unknown = {spell(k) for k in unknown_props(news)}
@@ -178,17 +179,15 @@ def assert_clean_check(
         ApiKeySpec.model_validate(result.inputs)  # a clean check yields a valid spec
 
 
-def assert_clean_diff(result: DiffResult) -> None:
-    assert isinstance(result, DiffResult)
-    assert isinstance(result.changes, bool)
-    assert set(result.replaces or []) <= set(REPLACE_PROPS)
-    assert result.delete_before_replace is False
+def assert_clean_diff(result: Diff) -> None:
+    assert set(result.replaces) <= set(REPLACE_PROPS)
     if result.replaces:
-        assert result.changes
+        assert result.changed
 
 
-def answer(result: DiffResult) -> tuple[bool | None, list[str], bool | None]:
-    return (result.changes, sorted(result.replaces or []), result.delete_before_replace)
+def answer(result: Diff) -> tuple[bool, list[str], dict[str, str]]:
+    kinds = {name: change.kind.value for name, change in result.changes.items()}
+    return (result.changed, sorted(result.replaces), kinds)
 
 
 @pytest.fixture(scope="module")
@@ -281,7 +280,7 @@ def test_numbers_are_whole_and_in_range_or_fail(value: Any) -> None:
             and float(value).is_integer()
             and low <= value <= high
         )
-        assert (result.failures == []) is valid, (name, value, result.failures)
+        assert (not result.failures) is valid, (name, value, result.failures)
 
 
 # --------------------------------------------------------------------------- diff
@@ -331,6 +330,6 @@ def test_diff_is_deterministic_and_blind_to_model_order(
     shuffled["models"] = models
     assert answer(lifecycle.diff(old_state, shuffled)) == answer(first)
     same = lifecycle.diff(old_state, old_state)
-    assert answer(same) == (False, [], False), "no change against itself"
+    assert answer(same) == (False, [], {}), "no change against itself"
     replaced = {p for p in REPLACE_PROPS if old_state.get(p) != checked.get(p)}
     assert set(first.replaces or []) == replaced
