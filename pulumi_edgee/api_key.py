@@ -16,6 +16,7 @@ import pulumi.dynamic
 
 from .properties import OUTPUT_ONLY_PYTHON, PYTHON_TO_WIRE, SECRET_INPUTS, WIRE_TO_PYTHON
 from .provider import ApiKeyProvider
+from .registry import API_KEY, PACKAGE
 
 
 @dataclass
@@ -35,7 +36,7 @@ class ApiKeyArgs:
     rotate_every_days: pulumi.Input[int] | None = None
 
 
-class ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey"):
+class ApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=API_KEY.name):
     """An Edgee AI Gateway API key. Its secret, `key`, is always a Pulumi secret."""
 
     name: pulumi.Output[str]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .properties import KEY_RESOURCE_TYPES
+from .registry import STATE_TYPES
 
 if TYPE_CHECKING:
     from pulumi_policy import ResourceValidationPolicy
@@ -47,7 +47,7 @@ class Rule:
     on_keys: bool = True
 
     def applies(self, resource_type: str) -> bool:
-        return (resource_type in KEY_RESOURCE_TYPES) == self.on_keys
+        return (resource_type in STATE_TYPES) == self.on_keys
 
     def settings(self, config: Config | None) -> dict[str, Any]:
         """The parameters' defaults overlaid with what the pack's config sets."""

@@ -26,9 +26,6 @@ MAX_EMAIL_LENGTH = 254
 MAX_USAGE_LIMIT = 1_000_000_000
 MAX_EXPIRY_DAYS = 3650
 KEY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-# The type tokens of a key in Pulumi state: the plugin's resource and the dynamic one
-# (`ApiKey(pulumi.dynamic.Resource, module="edgee", name="ApiKey")`).
-KEY_RESOURCE_TYPES = frozenset({"edgee:index:ApiKey", "pulumi-python:dynamic/edgee:ApiKey"})
 # The input by which a dynamic resource names its secret inputs (see `redaction`).
 SECRET_INPUTS = "__secretInputs"  # noqa: S105 - a property name
 

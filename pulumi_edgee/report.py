@@ -23,7 +23,7 @@ from . import markers, times
 from .adopt import declaration
 from .command_line import add_console_flags, in_this_tools_words, open_client, settings_from
 from .console import ApiKeyObject, ConsoleError
-from .properties import KEY_RESOURCE_TYPES
+from .registry import STATE_TYPES
 from .session import Deadlines
 from .settings import API_TOKEN, SettingsError
 
@@ -89,7 +89,7 @@ def holders(export: Mapping[str, Any], source: str) -> dict[str, list[Holder]]:
         )
     found: dict[str, list[Holder]] = {}
     for resource in deployment.get("resources") or []:
-        if resource.get("type") not in KEY_RESOURCE_TYPES or not resource.get("id"):
+        if resource.get("type") not in STATE_TYPES or not resource.get("id"):
             continue
         urn = str(resource.get("urn", ""))
         # urn:pulumi:STACK::PROJECT::TYPE::NAME

@@ -22,6 +22,7 @@ from typing import Any
 
 import pulumi_edgee
 from pulumi_edgee import properties, settings
+from pulumi_edgee.registry import API_KEY, PACKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema.json"
@@ -29,7 +30,6 @@ PLUGIN_SCHEMA_PATH = ROOT / "pulumi_edgee/plugin/schema.json"
 PYPROJECT_PATH = ROOT / "pyproject.toml"
 
 
-PACKAGE = "edgee"
 # A Python SDK generated from the schema (`pulumi package gen-sdk`) for the plugin: a name
 # of its own, since `pulumi_edgee` is this package (the dynamic provider).
 PYTHON_PACKAGE = "pulumi_edgee_plugin"
@@ -39,8 +39,8 @@ LICENSE = "Apache-2.0"
 # Free-form strings to the metaschema; `kind/native`: the package ships a provider plugin.
 KEYWORDS = ("pulumi", "edgee", "ai", "ai-gateway", "api-keys", "category/utility", "kind/native")
 
-RESOURCE_NAME = "ApiKey"
-RESOURCE_TOKEN = f"{PACKAGE}:index:{RESOURCE_NAME}"
+RESOURCE_NAME = API_KEY.name
+RESOURCE_TOKEN = API_KEY.token
 GET_API_KEY_TOKEN = f"{PACKAGE}:index:getApiKey"
 GET_API_KEYS_TOKEN = f"{PACKAGE}:index:getApiKeys"
 # One key as `getApiKeys` lists it: the resource's outputs and its id, no secret.

@@ -23,11 +23,12 @@ from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import lifecycle, lookups
+from .. import lookups
 from .._version import __version__
 from ..functions import GET_API_KEY, GET_API_KEYS
-from ..properties import INPUT_PROPS, PROPS, Change
+from ..properties import Change
 from ..redaction import redact, secret_values
+from ..registry import API_KEY, BY_TOKEN, Resource
 from ..results import Diff, Kind, PropertyChange
 from ..session import Session, session_for
 from ..settings import (
@@ -45,9 +46,6 @@ from .errors import PluginError, status_of
 from .log import EngineLog
 from .wire import decode, encode
 
-PACKAGE = "edgee"
-API_KEY = f"{PACKAGE}:index:ApiKey"
-
 
 def _name(source: Source) -> str:
     """A setting's name as the engine sends provider config: `apiToken`."""
@@ -57,7 +55,6 @@ def _name(source: Source) -> str:
 _SOURCES = {_name(source): source for source in CONFIG_SOURCES}
 _TOKEN_NAME = _name(API_TOKEN)
 _REPLACING_CONFIG = frozenset({_name(ORGANIZATION_ID), _name(CONSOLE_URL)})
-_SECRET_OUTPUTS = frozenset(p.wire for p in PROPS if p.secret)
 
 _Request = TypeVar("_Request")
 _Response = TypeVar("_Response")
@@ -152,9 +149,9 @@ def _named_setting(message: str) -> str:
     return min(found)[1] if found else _TOKEN_NAME
 
 
-def _inputs_from(outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The inputs that would make exactly this key: what import and refresh hand back."""
-    return {p.wire: outputs[p.wire] for p in INPUT_PROPS if outputs.get(p.wire) is not None}
+def _inputs_from(row: Resource, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs that would make exactly this resource: what import and refresh hand back."""
+    return {p.wire: outputs[p.wire] for p in row.input_props if outputs.get(p.wire) is not None}
 
 
 _KINDS = {
@@ -290,26 +287,29 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             self._session = session
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
-    # -- the ApiKey resource -----------------------------------------------------------
+    # -- resources (the registry's rows) ------------------------------------------------
 
     @staticmethod
-    def _resource(urn: str) -> None:
+    def _resource(urn: str) -> Resource:
         token = urn.split("::")[2].split("$")[-1] if urn.count("::") >= 3 else ""
-        if token != API_KEY:
+        found = BY_TOKEN.get(token)
+        if found is None:
+            served = ", ".join(BY_TOKEN)
             raise PluginError(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"unknown resource type {token!r}: the edgee provider serves {API_KEY}",
+                f"unknown resource type {token!r}: the edgee provider serves {served}",
             )
+        return found
 
     @_answer
     def Check(
         self, request: provider_pb2.CheckRequest, context: grpc.ServicerContext
     ) -> provider_pb2.CheckResponse:
-        self._resource(request.urn)
+        row = self._resource(request.urn)
         news, secret = decode(request.news)
         with self._lock:  # a new resource's `adoptId` is checked once the config is known
             session = self._session
-        result = lifecycle.check(news, decode(request.olds)[0], session)
+        result = row.lifecycle().check(news, decode(request.olds)[0], session)
         return provider_pb2.CheckResponse(
             inputs=encode(result.inputs or {}, secret),
             failures=_failures(request, result.failures),
@@ -320,35 +320,35 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
         """Old outputs against new inputs, property by property, with what each does."""
-        self._resource(request.urn)
+        row = self._resource(request.urn)
         olds = decode(request.olds)[0]
         news = decode(request.news)[0]
         with self._lock:
             session = self._session  # None: unknown settings, nothing is created
-        found = lifecycle.diff(olds, news, request.id, session, set(request.ignoreChanges))
+        found = row.lifecycle().diff(olds, news, request.id, session, set(request.ignoreChanges))
         return _diff_answer(found)
 
     @_answer
     def Create(
         self, request: provider_pb2.CreateRequest, context: grpc.ServicerContext
     ) -> provider_pb2.CreateResponse:
-        self._resource(request.urn)
+        row = self._resource(request.urn)
         props, secret = decode(request.properties)
         if request.preview:
             return provider_pb2.CreateResponse(
-                properties=encode(self._preview_create(props), secret | _SECRET_OUTPUTS)
+                properties=encode(self._preview_create(row, props), secret | row.secret_outputs)
             )
-        result = lifecycle.create(self._configured(), props)
+        result = row.lifecycle().create(self._configured(), props)
         self._log.debug(f"created API key {result.id}", request.urn)
         return provider_pb2.CreateResponse(
-            id=str(result.id), properties=encode(result.outputs, secret | _SECRET_OUTPUTS)
+            id=str(result.id), properties=encode(result.outputs, secret | row.secret_outputs)
         )
 
-    def _preview_create(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """A new key's outputs before it exists: the inputs and the organization are
+    def _preview_create(self, row: Resource, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """A new resource's outputs before it exists: the inputs and the organization are
         known, everything the Console API decides is unknown."""
-        outputs: dict[str, Any] = {p.wire: inputs.get(p.wire) for p in INPUT_PROPS}
-        outputs.update({p.wire: rpc.UNKNOWN for p in PROPS if p.change is Change.OUTPUT_ONLY})
+        outputs: dict[str, Any] = {p.wire: inputs.get(p.wire) for p in row.input_props}
+        outputs.update({p.wire: rpc.UNKNOWN for p in row.props if p.change is Change.OUTPUT_ONLY})
         with self._lock:
             session = self._session
         if session is not None:
@@ -361,12 +361,12 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.ReadResponse:
         """Refresh (old outputs and inputs given) or import (only an id): both answer with
         outputs and inputs; an import of an id that does not exist is an error."""
-        self._resource(request.urn)
+        row = self._resource(request.urn)
         props, output_secret = decode(request.properties)
         old_inputs, input_secret = decode(request.inputs)
         secret = output_secret | input_secret
         importing = not props and not old_inputs
-        result = lifecycle.read(self._configured(), request.id, props)
+        result = row.lifecycle().read(self._configured(), request.id, props)
         if not result.id:
             if importing:
                 raise PluginError(
@@ -386,31 +386,31 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             )
         return provider_pb2.ReadResponse(
             id=str(result.id),
-            properties=encode(outs, secret | _SECRET_OUTPUTS),
-            inputs=encode(_inputs_from(outs), secret),
+            properties=encode(outs, secret | row.secret_outputs),
+            inputs=encode(_inputs_from(row, outs), secret),
         )
 
     @_answer
     def Update(
         self, request: provider_pb2.UpdateRequest, context: grpc.ServicerContext
     ) -> provider_pb2.UpdateResponse:
-        self._resource(request.urn)
+        row = self._resource(request.urn)
         olds, old_secret = decode(request.olds)
         news, secret = decode(request.news)
-        secret_names = old_secret | secret | _SECRET_OUTPUTS
+        secret_names = old_secret | secret | row.secret_outputs
         if request.preview:
             # The key keeps its secret: dependents must not preview as changed.
-            merged = {**olds, **{p.wire: news.get(p.wire) for p in INPUT_PROPS}}
+            merged = {**olds, **{p.wire: news.get(p.wire) for p in row.input_props}}
             return provider_pb2.UpdateResponse(properties=encode(merged, secret_names))
-        outs = lifecycle.update(self._configured(), request.id, olds, news)
+        outs = row.lifecycle().update(self._configured(), request.id, olds, news)
         return provider_pb2.UpdateResponse(properties=encode(outs, secret_names))
 
     @_answer
     def Delete(
         self, request: provider_pb2.DeleteRequest, context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
-        self._resource(request.urn)
-        lifecycle.delete(self._configured(), request.id, decode(request.properties)[0])
+        row = self._resource(request.urn)
+        row.lifecycle().delete(self._configured(), request.id, decode(request.properties)[0])
         return empty_pb2.Empty()
 
     # -- functions -------------------------------------------------------------------------
@@ -428,7 +428,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             found = lookups.get_api_key(
                 self._configured(), id=args.get("id"), name=args.get("name"), reveal=reveal
             )
-            return provider_pb2.InvokeResponse(**{"return": encode(found, _SECRET_OUTPUTS)})
+            return provider_pb2.InvokeResponse(**{"return": encode(found, API_KEY.secret_outputs)})
         if request.tok == GET_API_KEYS:
             failures = _failures(request, _argument_failures(GET_API_KEYS, args))
             if failures:

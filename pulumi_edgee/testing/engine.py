@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pulumi.dynamic import ResourceProvider
 from pulumi.runtime import rpc
 
+from ..registry import API_KEY, DYNAMIC_PREFIX
 from .provider_server import ProviderServer, urn_name
 
 __all__ = [
@@ -44,8 +45,8 @@ __all__ = [
     "resource_urn",
 ]
 
-DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
-API_KEY_TYPE = f"{DYNAMIC_TYPE_PREFIX}/edgee:ApiKey"
+DYNAMIC_TYPE_PREFIX = DYNAMIC_PREFIX
+API_KEY_TYPE = API_KEY.dynamic_token
 PROVIDER_KEY = "__provider"
 # The unknown-value sentinel on the wire (``rpc.UNKNOWN``); never shown to a user.
 UNKNOWN = rpc.UNKNOWN

@@ -26,6 +26,7 @@ from google.protobuf import empty_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2
 
+from ..registry import API_KEY, PACKAGE
 from .provider_server import (
     CheckResponse,
     ProviderServer,
@@ -50,8 +51,7 @@ __all__ = [
     "plugin_command",
 ]
 
-PACKAGE = "edgee"
-API_KEY_TYPE = f"{PACKAGE}:index:ApiKey"
+API_KEY_TYPE = API_KEY.token
 PROVIDER_TYPE = f"pulumi:providers:{PACKAGE}"
 
 _KIND_NAMES = {v: k for k, v in provider_pb2.PropertyDiff.Kind.items()}
