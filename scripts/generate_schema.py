@@ -319,13 +319,13 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-README_PATH = ROOT / "README.md"
+REFERENCE_PATH = ROOT / "docs" / "reference" / "api-key.md"
 TABLE_START = "<!-- properties:start -->"
 TABLE_END = "<!-- properties:end -->"
 
 
 def properties_table() -> str:
-    """The README's reference table of ApiKey properties."""
+    """The reference page's table of ApiKey properties."""
     rows = [
         "| Python | state | type | a change means | description |",
         "| --- | --- | --- | --- | --- |",
@@ -347,12 +347,12 @@ def properties_table() -> str:
     return "\n".join(rows)
 
 
-def render_readme(readme: str) -> str:
-    """The README with its property table regenerated between the markers."""
-    head, start, rest = readme.partition(TABLE_START)
+def render_reference(page: str) -> str:
+    """The reference page with its property table regenerated between the markers."""
+    head, start, rest = page.partition(TABLE_START)
     _, end, tail = rest.partition(TABLE_END)
     if not start or not end:
-        raise SystemExit(f"the README lacks the {TABLE_START} / {TABLE_END} markers")
+        raise SystemExit(f"the reference page lacks the {TABLE_START} / {TABLE_END} markers")
     return f"{head}{TABLE_START}\n{properties_table()}\n{TABLE_END}{tail}"
 
 
@@ -367,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         "--path", type=Path, default=SCHEMA_PATH, help="schema file (default: %(default)s)"
     )
     parser.add_argument(
-        "--readme", type=Path, default=README_PATH, help="README file (default: %(default)s)"
+        "--reference",
+        type=Path,
+        default=REFERENCE_PATH,
+        help="the ApiKey reference page (default: %(default)s)",
     )
     parser.add_argument(
         "--plugin-schema",
@@ -377,12 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     path: Path = args.path
-    readme: Path = args.readme
+    reference: Path = args.reference
     schema = render(build_schema())
     outputs = {
         path: schema,
         args.plugin_schema: schema,
-        readme: render_readme(readme.read_text(encoding="utf-8")),
+        reference: render_reference(reference.read_text(encoding="utf-8")),
     }
     if args.check:
         stale = []
@@ -400,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        print("schema.json, its plugin copy and the README table are up to date.")
+        print("schema.json, its plugin copy and the reference table are up to date.")
         return 0
     for target, text in outputs.items():
         target.write_text(text, encoding="utf-8", newline="\n")

@@ -239,13 +239,13 @@ def test_a_spec_change_makes_schema_json_stale(
 
 def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "schema.json"
-    readme = tmp_path / "README.md"
-    readme.write_text(gen.README_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    reference = tmp_path / "api-key.md"
+    reference.write_text(gen.REFERENCE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
     files = [
         "--path",
         str(path),
-        "--readme",
-        str(readme),
+        "--reference",
+        str(reference),
         "--plugin-schema",
         str(tmp_path / "plugin-schema.json"),
     ]
@@ -265,13 +265,13 @@ def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "python scripts/generate_schema.py" in err
 
 
-def test_readme_property_table_is_current() -> None:
-    readme = gen.README_PATH.read_text(encoding="utf-8")
-    assert gen.render_readme(readme) == readme, (
-        "README's property table is stale: run `python scripts/generate_schema.py`"
+def test_reference_property_table_is_current() -> None:
+    page = gen.REFERENCE_PATH.read_text(encoding="utf-8")
+    assert gen.render_reference(page) == page, (
+        "the reference page's property table is stale: run `python scripts/generate_schema.py`"
     )
     for prop in spec.PROPS:
-        assert f"| `{prop.python}` | `{prop.wire}` |" in readme
+        assert f"| `{prop.python}` | `{prop.wire}` |" in page
 
 
 # --- (c) every property is where spec.PROPS says ---------------------------------------
