@@ -40,7 +40,8 @@ TIDY: dict[str, Any] = {
     "active": True,
 }
 LEFTOVER = f"{markers.PREFIX}{'a' * 32}:{int((NOW - timedelta(hours=2)).timestamp())}"
-IN_FLIGHT = f"{markers.PREFIX}{'b' * 32}:{int((NOW + timedelta(minutes=5)).timestamp())}"
+# Far enough ahead to still be in flight however long after collection the test runs.
+IN_FLIGHT = f"{markers.PREFIX}{'b' * 32}:{int((NOW + timedelta(days=1)).timestamp())}"
 
 # name: (changes to a tidy key, managed by the stack export, expected findings)
 SEEDED: dict[str, tuple[dict[str, Any], bool, list[str]]] = {
