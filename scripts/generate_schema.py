@@ -169,12 +169,18 @@ def always_output(prop: properties.Prop) -> bool:
     return prop.required or prop.default is not None or prop.schema_type == "array"
 
 
+def enum_value_name(value: str) -> str:
+    """An enum value's name in the SDKs: `coding_agent` -> `CodingAgent` (the generators
+    would otherwise make names such as Go's `ApiKeyType_Coding_agent`)."""
+    return "".join(part.capitalize() for part in value.split("_"))
+
+
 def enum_types() -> dict[str, dict[str, Any]]:
     return {
         enum_type_token(p): {
             "description": p.description,
             "type": p.schema_type,
-            "enum": [{"value": value} for value in p.enum],
+            "enum": [{"name": enum_value_name(value), "value": value} for value in p.enum],
         }
         for p in properties.PROPS
         if p.enum

@@ -4,12 +4,16 @@ from schema.json by Pulumi's own code generator (scripts/gensdk)."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 
 import pytest
 
 from pulumi_edgee.testing import EmulatorHandle
 from pulumi_edgee.testing.cli import CliStack
 
+from .conftest import ROOT
 from .support import live_keys
 
 
@@ -29,3 +33,34 @@ def test_go_example_up_and_destroy_through_the_cli(
 
     assert go_example.destroy().changes() == {"backend": "delete"}
     assert live_keys(emulator) == {}
+
+
+@pytest.mark.timeout(600)
+def test_reference_pages_go_examples_compile(go_example: CliStack) -> None:
+    """Each Go example of docs/reference/ compiles against the generated SDK, as the body
+    of a function beside the example program."""
+    snippets = [
+        snippet
+        for page in sorted((ROOT / "docs" / "reference").glob("*.md"))
+        for snippet in re.findall(r"```go\n(.*?)```", page.read_text(), re.DOTALL)
+    ]
+    assert snippets
+    functions = "\n".join(
+        f"func referenceExample{n}(ctx *pulumi.Context) error {{\n{body}\treturn nil\n}}\n"
+        for n, body in enumerate(snippets)
+    )
+    source = (
+        'package main\n\nimport (\n\t"example.com/pulumi-edgee/sdk/go/edgee"\n'
+        '\t"github.com/pulumi/pulumi/sdk/v3/go/pulumi"\n)\n\n' + functions
+    )
+    (go_example.project_dir / "reference_examples.go").write_text(source)
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    built = subprocess.run(
+        ["go", "vet", "."],
+        cwd=go_example.project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
