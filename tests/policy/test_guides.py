@@ -94,3 +94,19 @@ def test_audit_workflow_runs_a_report_the_tool_accepts() -> None:
     commands = [line for s in steps for line in s.splitlines() if not line.strip().startswith("#")]
     assert all("--show-secrets" not in line for line in commands)
     assert [str(p) for p in args.stack_export] == ["exports/prod.json", "exports/staging.json"]
+
+
+def test_gitops_workflow_runs_the_guides_commands() -> None:
+    steps = run_steps("edgee-gitops.yml")
+    commands = [shlex.split(s) for s in steps if s.startswith("pulumi ")]
+    without_stack = [
+        [w for i, w in enumerate(c) if w != "--stack" and c[i - 1] != "--stack"] for c in commands
+    ]
+    guide = (GUIDES / "gitops.md").read_text()
+    (block,) = re.findall(r"```bash\n(.*?)```", guide, re.DOTALL)
+    documented = [shlex.split(line.split("#")[0]) for line in block.strip().splitlines()]
+    assert without_stack == documented
+    drift = documented[-1]
+    assert drift[:2] == ["pulumi", "preview"]
+    assert {"--refresh", "--expect-no-changes"} <= set(drift)
+    assert "--refresh" in documented[1]  # a merge repairs drift too
