@@ -13,7 +13,7 @@ import pytest
 
 from pulumi_edgee.testing import faults as fs
 from pulumi_edgee.testing.engine import ModelStack, Props, ResourceState
-from scripts import fault_scenarios
+from pulumi_edgee.testing.faults import generate_scenario, generator
 
 UNKNOWN_OUTCOME = {
     "late_apply",
@@ -86,7 +86,7 @@ def test_a_misdirected_command_must_fail_naming_both_organizations_and_change_no
 def test_the_generator_mixes_in_both_kinds_and_leaves_the_other_steps_as_they_were(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    scenarios = [fault_scenarios.generate_scenario(1, i) for i in range(200)]
+    scenarios = [generate_scenario(1, i) for i in range(200)]
     twins = [s for sc in scenarios for s in sc.steps if s.second_stack]
     misdirected = [s for sc in scenarios for s in sc.steps if s.other_organization_first]
 
@@ -99,10 +99,10 @@ def test_the_generator_mixes_in_both_kinds_and_leaves_the_other_steps_as_they_we
         assert {f.target for f in step.faults} == {"create"}
     assert {s.kind for s in misdirected} == {"refresh", "destroy"}
 
-    monkeypatch.setattr(fault_scenarios, "SECOND_STACK_SHARE", 0.0)
-    monkeypatch.setattr(fault_scenarios, "OTHER_ORGANIZATION_SHARE", 0.0)
+    monkeypatch.setattr(generator, "SECOND_STACK_SHARE", 0.0)
+    monkeypatch.setattr(generator, "OTHER_ORGANIZATION_SHARE", 0.0)
     for scenario in scenarios:
-        plain = fault_scenarios.generate_scenario(1, scenario.index)
+        plain = generate_scenario(1, scenario.index)
         for mixed, step in zip(scenario.steps, plain.steps, strict=True):
             assert (mixed.kind, mixed.program) == (step.kind, step.program)
             assert mixed.second_stack or mixed.faults == step.faults
@@ -145,7 +145,8 @@ def test_the_run_reports_a_command_the_other_organization_accepted(
 ) -> None:
     """The check is not vacuous: "misdirect" a refresh to the stack's own organization,
     which the provider rightly serves, and the run reports it as accepted."""
-    monkeypatch.setattr(fs, "OTHER_ORGANIZATION", fs.ORGANIZATION)
+    for module in (fs.runner, fs.invariants):  # where the runner and the check read it
+        monkeypatch.setattr(module, "OTHER_ORGANIZATION", fs.ORGANIZATION)
     program = {"a": {"name": "backend"}}
     steps = (
         fs.ScenarioStep("create", program, ()),

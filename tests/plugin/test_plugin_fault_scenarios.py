@@ -10,10 +10,9 @@ import os
 
 import pytest
 
-from pulumi_edgee.testing.faults import Report
+from pulumi_edgee.testing.faults import Report, generate_scenario, render
 from pulumi_edgee.testing.plugin import PluginProcess
 from pulumi_edgee.testing.plugin_faults import PluginHarness, run_plugin_scenarios
-from scripts import fault_scenarios
 
 SEED = 7
 SCENARIOS = int(os.environ.get("EDGEE_PLUGIN_FAULT_SCENARIOS", "40"))
@@ -23,10 +22,8 @@ pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def report() -> Report:
-    result = run_plugin_scenarios(
-        [fault_scenarios.generate_scenario(SEED, i) for i in range(SCENARIOS)]
-    )
-    print("\n" + fault_scenarios.render(result))
+    result = run_plugin_scenarios([generate_scenario(SEED, i) for i in range(SCENARIOS)])
+    print("\n" + render(result))
     return result
 
 
