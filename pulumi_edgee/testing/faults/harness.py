@@ -27,7 +27,7 @@ from ..engine import (
 from ..provider_server import ProviderCallError, ProviderServer
 from ..secrets import LeakDetector
 from .scenarios import (
-    _GATEWAY_KEY,
+    GATEWAY_KEY,
     ORGANIZATION,
     OTHER_ORGANIZATION,
     PROVIDER,
@@ -168,7 +168,7 @@ class Harness:
         ):
             self.leaks.record(label, text)
             # The server outlives many scenarios: look for any gateway key, too.
-            if _GATEWAY_KEY.search(text):
+            if GATEWAY_KEY.search(text):
                 self.log_leaks.append(f"a gateway key in the provider's {label}")
 
     def _current_server(self) -> ProviderServer:

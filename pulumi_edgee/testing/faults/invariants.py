@@ -18,7 +18,7 @@ from ..engine import (
 from .scenarios import ORGANIZATION, OTHER_ORGANIZATION
 
 
-def _reason(text: str) -> str:
+def short_reason(text: str) -> str:
     """An error's last line with ids, names and numbers blanked, to group failures."""
     line = text.strip().splitlines()[-1] if text.strip() else "(no details)"
     line = re.sub(r"key_[A-Za-z0-9]+", "key_…", line)
@@ -189,7 +189,7 @@ def misdirection_problems(
     if error is None:
         found.append("the command succeeded")
     elif ORGANIZATION not in error or OTHER_ORGANIZATION not in error:
-        found.append(f"the error does not name both organizations: {_reason(error)}")
+        found.append(f"the error does not name both organizations: {short_reason(error)}")
     if state_after != state:
         found.append("the stack's state changed")
     gone = sorted(f"{k} ({org})" for k, org in keys.items() if k not in keys_after)

@@ -28,11 +28,16 @@ from ..engine import (
 )
 from ..secrets import LeakDetector
 from .harness import Harness, ProviderProcess, StepFailed, new_stack
-from .invariants import _reason, inconsistencies, misdirection_problems, taken_from_another_stack
+from .invariants import (
+    inconsistencies,
+    misdirection_problems,
+    short_reason,
+    taken_from_another_stack,
+)
 from .report import Problem, Report
 from .scenarios import (
-    _KEYS,
     HANG_SECONDS,
+    KEYS,
     ORGANIZATION,
     OTHER_ORGANIZATION,
     TARGETS,
@@ -56,7 +61,7 @@ def creates_at_once(requests: Sequence[Mapping[str, Any]]) -> bool:
     spans = sorted(
         (start, start + timedelta(milliseconds=float(r["duration_ms"])))
         for r in requests
-        if r["method"] == "POST" and re.fullmatch(_KEYS, str(r["path"]))
+        if r["method"] == "POST" and re.fullmatch(KEYS, str(r["path"]))
         for start in [datetime.fromisoformat(str(r["started_at"]).replace("Z", "+00:00"))]
     )
     return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
@@ -246,13 +251,13 @@ class _ScenarioRun:
         errors = [first.error] if first.error else []
         if first.error:
             self.report.failed_steps[step.kind] += 1
-            self.report.failure_reasons[_reason(first.error)] += 1
-            self.say(f"    error: {_reason(first.error)}")
+            self.report.failure_reasons[short_reason(first.error)] += 1
+            self.say(f"    error: {short_reason(first.error)}")
         rerun = self.attempt(f"{step}: a {step.command}", self.command(step))
         self.say(f"    re-run: {'FAILED' if rerun.error else 'ok'}; calls {rerun.calls}")
         if rerun.error:
             self.problem(
-                number, "unrepaired", f"{step}: the re-run failed too: {_reason(rerun.error)}"
+                number, "unrepaired", f"{step}: the re-run failed too: {short_reason(rerun.error)}"
             )
             return False
         if first.error is None:
@@ -272,12 +277,12 @@ class _ScenarioRun:
             self.say("    second stack's up: ok")
             return True
         errors.append(self.twin_error)
-        self.report.failure_reasons[_reason(self.twin_error)] += 1
-        self.say(f"    second stack's up FAILED: {_reason(self.twin_error)}")
+        self.report.failure_reasons[short_reason(self.twin_error)] += 1
+        self.say(f"    second stack's up FAILED: {short_reason(self.twin_error)}")
         self.twin_command(lambda process, twin: process.up(twin, step.program))
         if self.twin_error is None:
             return True
-        reason = _reason(self.twin_error)
+        reason = short_reason(self.twin_error)
         self.problem(number, "unrepaired", f"{step}: the second stack's re-run failed: {reason}")
         return False
 
@@ -298,7 +303,7 @@ class _ScenarioRun:
             errors.append(self.twin_error)
         else:
             assert self.twin_error is not None
-            reason = _reason(self.twin_error)
+            reason = short_reason(self.twin_error)
             self.problem(number, "unrepaired", f"the second stack's destroy failed: {reason}")
             return
         self.check_stack(number, "destroy of the second stack", None, errors)
@@ -329,7 +334,7 @@ class _ScenarioRun:
         )
         self.say(
             f"    configured for {OTHER_ORGANIZATION}: "
-            + (f"refused: {_reason(attempt.error)}" if attempt.error else "ok")
+            + (f"refused: {short_reason(attempt.error)}" if attempt.error else "ok")
         )
         for detail in found:
             self.problem(number, "wrong_organization_accepted", f"{step}: {detail}")
@@ -382,7 +387,9 @@ class _ScenarioRun:
                     probe = Props({"name": "probe", "createdAt": "2026-01-01T00:00:00Z"})
                     process.engine.refresh(new_stack().state("probe", "key_probe", probe, probe))
             except StepFailed as failure:
-                self.problem(number, "unrepaired", f"listing failed: {_reason(failure.details)}")
+                self.problem(
+                    number, "unrepaired", f"listing failed: {short_reason(failure.details)}"
+                )
         self.harness.take_requests()
         gone = leftovers.keys() - self.harness.live_keys().keys()
         self.report.leftovers_removed += len(gone)
@@ -450,7 +457,7 @@ class _ScenarioRun:
                 ]
                 if told:
                     # An error named this key for manual clean-up: do as it says, go on.
-                    self.report.manual_cleanups[_reason(told[0])] += 1
+                    self.report.manual_cleanups[short_reason(told[0])] += 1
                     self.say(f"    manual clean-up of {each.key_id}, as an error asked")
                     self.emulator.backend.delete_key(ORGANIZATION, each.key_id)
                     continue

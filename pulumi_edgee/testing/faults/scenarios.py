@@ -55,15 +55,15 @@ HANG_SECONDS = 30.0
 StepKind = Literal["create", "update", "replace", "add", "remove", "refresh", "destroy"]
 Command = Literal["up", "refresh", "destroy"]
 
-_GATEWAY_KEY = re.compile(r"\bek_[a-z]+_[A-Za-z0-9]{8,}")
-_KEYS = r"/v1/organizations/[^/]+/api_keys"
+GATEWAY_KEY = re.compile(r"\bek_[a-z]+_[A-Za-z0-9]{8,}")
+KEYS = r"/v1/organizations/[^/]+/api_keys"
 # Where a fault can be aimed: (method, path regex matching the whole request path).
 TARGETS: dict[str, tuple[str, str]] = {
-    "create": ("POST", _KEYS),
-    "list": ("GET", _KEYS),
-    "update": ("POST", _KEYS + r"/[^/]+"),
-    "delete": ("DELETE", _KEYS + r"/[^/]+"),
-    "read": ("GET", _KEYS + r"/[^/]+(/reveal)?"),
+    "create": ("POST", KEYS),
+    "list": ("GET", KEYS),
+    "update": ("POST", KEYS + r"/[^/]+"),
+    "delete": ("DELETE", KEYS + r"/[^/]+"),
+    "read": ("GET", KEYS + r"/[^/]+(/reveal)?"),
     "any": ("*", r"/v1/.*"),
 }
 # The command each kind of step runs.
