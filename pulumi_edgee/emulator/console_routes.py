@@ -10,6 +10,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from .backend import EmulatorBackend
@@ -37,6 +38,35 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 
 Role = Literal["full", "read_only"]
 Handler = Callable[[HttpRequest, str, str], HttpResponse]  # request, organization, key id
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route under `/v1/organizations/{organization}/api_keys`: the rest of the path
+    (`{id}` stands for a key id), the method, the handler's name, and whether a
+    read-only token is refused it (writes, and the reveal of a secret)."""
+
+    path: str
+    method: str
+    handler: str
+    privileged: bool
+    # Served only with `serve_key_get` (the documented API has no single-key GET).
+    optional: bool = False
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("", "GET", "_list", privileged=False),
+    Route("", "POST", "_create", privileged=True),
+    Route("{id}", "GET", "_get", privileged=False, optional=True),
+    Route("{id}", "POST", "_update", privileged=True),
+    Route("{id}", "DELETE", "_delete", privileged=True),
+    Route("{id}/reveal", "GET", "_reveal", privileged=True),
+)
+
+
+def _path_shape(rest: Sequence[str]) -> str:
+    """The route path of the segments after `api_keys`, a key id as `{id}`."""
+    return "/".join(["{id}", *rest[1:]]) if rest else ""
 
 
 def _parse_limit(text: str | None) -> int:
@@ -131,16 +161,13 @@ class ConsoleRoutes:
         ):
             return not_found(request)
         rest = parts[5:]
-        routes: dict[str, tuple[Handler, bool]]  # method -> (handler, is a write or reveal)
-        if not rest:
-            routes = {"GET": (self._list, False), "POST": (self._create, True)}
-        elif len(rest) == 1:
-            routes = {"POST": (self._update, True), "DELETE": (self._delete, True)}
-            if self._serve_key_get:
-                routes["GET"] = (self._get, False)
-        elif rest[1] == "reveal":
-            routes = {"GET": (self._reveal, True)}
-        else:
+        shape = _path_shape(rest)
+        routes: dict[str, tuple[Handler, bool]] = {
+            route.method: (getattr(self, route.handler), route.privileged)
+            for route in ROUTES
+            if route.path == shape and (self._serve_key_get or not route.optional)
+        }
+        if not routes:
             return not_found(request)
         if request.method not in routes:
             return method_not_allowed(request, routes)
