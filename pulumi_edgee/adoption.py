@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import markers, times
 from .console import ApiKeyObject, ApiKeyUpdate, ConsoleError, NotFoundError
+from .errors import EdgeeError
 from .spec import ApiKeySpec
 
 if TYPE_CHECKING:  # the session holds this module's `Adoptions`
     from .session import Session
 
 
-class AdoptionError(Exception):
+class AdoptionError(EdgeeError):
     """An adoption refused or failed; the message says why and what to do, no secret."""
 
 

@@ -30,6 +30,7 @@ from .console import (
     UnexpectedResponseError,
 )
 from .console.deadline import current_step
+from .errors import EdgeeError
 from .markers import Marker
 from .properties import INPUT_PROPS, NEVER_RETURNED, PROPS, PYTHON_TO_WIRE, Change, Prop
 from .results import Diff, Found, Kind, PropertyChange
@@ -40,7 +41,7 @@ from .spec import ApiKeySpec, whole_number
 CREATE_ATTEMPTS = 3
 
 
-class ApiKeyError(Exception):
+class ApiKeyError(EdgeeError):
     """A lifecycle step that failed; the message says what and why, never a secret."""
 
 

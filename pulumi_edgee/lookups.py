@@ -13,12 +13,13 @@ from typing import Any
 
 from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleError, NotFoundError
+from .errors import EdgeeError
 from .lifecycle import outputs
 from .properties import KEY_TYPES, NEVER_RETURNED
 from .session import Session
 
 
-class KeyLookupError(Exception):
+class KeyLookupError(EdgeeError):
     """A lookup that failed; the message says which key and why, never a secret."""
 
 

@@ -23,6 +23,7 @@ from . import markers, times
 from .adopt import declaration
 from .command_line import add_console_flags, in_this_tools_words, open_client, settings_from
 from .console import ApiKeyObject, ConsoleError
+from .errors import EdgeeError
 from .registry import STATE_TYPES
 from .session import Deadlines
 from .settings import API_TOKEN, SettingsError
@@ -75,7 +76,7 @@ class KeyReport:
         }
 
 
-class ExportError(Exception):
+class ExportError(EdgeeError):
     """A file given as a stack export is not one; the message names the file."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from .console import ConfigurationError, check_base_url, check_token
+from .errors import EdgeeError
 
 DEFAULT_CONSOLE_URL = "https://api.edgee.app"
 
@@ -39,7 +40,7 @@ CONSOLE_URL = Source("edgee:consoleUrl", "EDGEE_CONSOLE_URL")
 CONFIG_SOURCES: tuple[Source, ...] = (API_TOKEN, ORGANIZATION_ID, CONSOLE_URL)
 
 
-class SettingsError(Exception):
+class SettingsError(EdgeeError):
     """A missing or unusable setting; the message says how to fix it and holds no secret."""
 
 

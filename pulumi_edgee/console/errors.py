@@ -6,7 +6,7 @@ HTTP or transport failure maps to exactly one class here. Messages are shown to 
 
 Hierarchy:
 
-* ConsoleError
+* ConsoleError (under `pulumi_edgee.errors.EdgeeError`, the package's root)
   + ConfigurationError - settings the client refuses (plain-http remote URL, empty token)
   + InvalidKeyIdError - a key id no Console key can have ('', '.', '..'), before any request
   + CommunicationError - no readable HTTP answer (refused, dropped, timed out)
@@ -31,6 +31,8 @@ from __future__ import annotations
 import json
 import re
 from urllib.parse import quote, quote_plus
+
+from ..errors import EdgeeError
 
 _SECRET_PATTERNS = (
     (re.compile(r"(?i)\bbearer(?:\s|%20|\+)+[^\s\"',;&]+"), "Bearer ***"),
@@ -83,7 +85,7 @@ def _suffix(detail: str) -> str:
     return f": {detail}" if detail else ""
 
 
-class ConsoleError(Exception):
+class ConsoleError(EdgeeError):
     """Base class of every error the Console API client raises."""
 
 
