@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import markers, times
+from . import expiry, markers, times
 from .console import ApiKeyObject, ApiKeyUpdate, ConsoleError, NotFoundError
 from .errors import EdgeeError
 from .spec import ApiKeySpec
@@ -130,6 +130,11 @@ def adopt(session: Session, spec: ApiKeySpec) -> ApiKeyObject | None:
         raise
     session.adoptions.taken(key_id)
     session.directory.put(live)
+    expiry.warn_if_expired(
+        key_id,
+        live.expires_at,
+        "the stack now holds a key that does not work: " + expiry.REPLACE_IT,
+    )
     return live
 
 

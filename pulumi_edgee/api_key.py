@@ -57,6 +57,7 @@ class ApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=API_KEY.name):
     created_at: pulumi.Output[str]
     expires_at: pulumi.Output[str | None]
     last_used_at: pulumi.Output[str | None]
+    expired: pulumi.Output[bool]
     key: pulumi.Output[str]
 
     def __init__(

@@ -42,6 +42,7 @@ class ApiKeyInfo:
     created_at: str
     expires_at: str | None
     last_used_at: str | None
+    expired: bool
 
 
 _INFO_FIELDS = tuple(f.name for f in fields(ApiKeyInfo))

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
-from . import adoption, markers, rotation, times
+from . import adoption, expiry, markers, rotation, times
 from .checks import check as check
 from .checks import inputs_of as _inputs_of
 from .console import (
@@ -103,8 +103,11 @@ def diff(
         for p in changed_props(olds, news)
         if p.wire not in ignored
     }
-    for due in rotation.replaces(key_id or "in state", olds, news):
-        changes[due] = PropertyChange(Kind.UPDATE, replaces=True)
+    due = rotation.replaces(key_id or "in state", olds, news)
+    for prop in due:
+        changes[prop] = PropertyChange(Kind.UPDATE, replaces=True)
+    if not due and key_id is not None and olds.get("active", True):
+        expiry.warn_if_expired(key_id, times.parse(olds.get("expiresAt")), expiry.REPLACE_IT)
     found = Diff(changes)
     if key_id is not None and session is not None:
         session.adoptions.note_diff(key_id, news, replaced=bool(found.replaces))
@@ -140,7 +143,12 @@ def outputs(
     The engine hands `diff` the old outputs, so every input must be here too.
     """
     values = {wire: _output_value(getattr(obj, python)) for wire, python in _ECHOED}
-    given = {"email": email, "expires_in_days": expires_in_days, "key": key}
+    given = {
+        "email": email,
+        "expires_in_days": expires_in_days,
+        "key": key,
+        "expired": expiry.is_expired(obj.expires_at),
+    }
     for prop in _GIVEN:
         value = given[prop.python]
         values[prop.wire] = wrap_rpc_secret(value) if prop.secret and value is not None else value
@@ -453,6 +461,8 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> Found:
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
     _report_odd(live)
+    if live.active:
+        expiry.warn_if_expired(key_id, live.expires_at, expiry.REPLACE_IT)
     expires_in_days = props.get("expiresInDays")
     if expires_in_days is None:
         expires_in_days = times.days_between(live.created_at, live.expires_at)

@@ -195,6 +195,9 @@ PROPS: tuple[Prop, ...] = (
          "When the key stops working (ISO 8601, UTC), if it expires."),
     Prop("lastUsedAt", "last_used_at", "string", Change.OUTPUT_ONLY,
          "When the key was last used (ISO 8601, UTC), if ever."),
+    Prop("expired", "expired", "boolean", Change.OUTPUT_ONLY,
+         "Whether the key is past `expiresAt` as the last `up` or `refresh` saw it: an "
+         "expired key no longer works at the Gateway.", returned=Returned.DERIVED),
     Prop("key", "key", "string", Change.OUTPUT_ONLY,
          "The secret Gateway API key. Always a Pulumi secret.", secret=True,
          returned=Returned.ONCE),

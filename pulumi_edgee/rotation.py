@@ -12,7 +12,6 @@ than `expires_in_days`.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -20,7 +19,7 @@ from typing import Any
 
 from pulumi.output import contains_unknowns
 
-from . import times
+from . import notices, times
 
 BEFORE_EXPIRY = "rotateBeforeExpiryDays"
 EVERY = "rotateEveryDays"
@@ -53,6 +52,12 @@ def due(
     """
     if before_expiry_days is not None and expires_at is not None:
         left = expires_at - now
+        if left <= timedelta():
+            return Due(
+                BEFORE_EXPIRY,
+                f"it expired at {times.iso(expires_at)}, {_days(-left)} ago, and no longer "
+                "works at the Gateway",
+            )
         if left <= timedelta(days=before_expiry_days):
             return Due(
                 BEFORE_EXPIRY,
@@ -76,7 +81,7 @@ def replaces(
     """The property to report as forcing a replacement when the key in state is due.
 
     Unknown margins (a preview) decide nothing: the `up` that knows them decides. The
-    reason is printed, which the Pulumi CLI shows as an info line of the preview.
+    reason is a notice (`notices`), which the Pulumi CLI shows under the resource.
     """
     before, every = news.get(BEFORE_EXPIRY), news.get(EVERY)
     if contains_unknowns(before) or contains_unknowns(every):
@@ -90,11 +95,7 @@ def replaces(
     )
     if rotation is None:
         return []
-    print(
-        f"edgee: API key {key_id} is due for rotation: {rotation.reason}",
-        file=sys.stdout,
-        flush=True,
-    )
+    notices.notify("info", f"API key {key_id} is due for rotation: {rotation.reason}")
     return [rotation.prop]
 
 

@@ -23,7 +23,7 @@ from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import lookups
+from .. import lookups, notices
 from .._version import __version__
 from ..functions import GET_API_KEY, GET_API_KEYS
 from ..properties import Change
@@ -67,8 +67,14 @@ def _answer(
 
     @functools.wraps(method)
     def wrapper(self: EdgeeProvider, request: _Request, context: grpc.ServicerContext) -> Any:
+        urn = str(getattr(request, "urn", ""))
+
+        def to_engine(level: notices.Level, message: str) -> None:
+            getattr(self._log, level)(message, urn)
+
         try:
-            return method(self, request, context)
+            with notices.sent_to(to_engine):
+                return method(self, request, context)
         except Exception as error:  # every failure reaches the engine as one clear line
             code, message = status_of(error, *self.secrets(), *_secret_inputs(request))
             context.abort(code, message)

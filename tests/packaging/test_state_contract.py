@@ -70,6 +70,8 @@ OUTPUT_NAMES = INPUT_NAMES | {
     "expiresAt",
     "lastUsedAt",
     "key",
+    # Added after 0.1.0 (expired keys are never silent): added only, and only here.
+    "expired",
 }
 SECRET_OUTPUTS = frozenset({"key"})
 

@@ -375,7 +375,7 @@ def test_required_outputs(resource: dict[str, Any]) -> None:
     from pulumi_edgee.console.models import ApiKeyObject
 
     for prop in spec.PROPS:
-        if prop.change is not spec.Change.OUTPUT_ONLY or prop.wire == "key":
+        if prop.change is not spec.Change.OUTPUT_ONLY or not prop.echoed:
             continue
         field = ApiKeyObject.model_fields[prop.python]
         always = not _nullable(field.annotation)
