@@ -19,13 +19,13 @@ import dataclasses
 import pickle
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pulumi.dynamic import ResourceProvider
 from pulumi.runtime import rpc
 
 from ..registry import API_KEY, DYNAMIC_PREFIX
-from .provider_server import ProviderServer, urn_name
+from .provider_server import DiffResponse, ProviderServer, urn_name
 
 __all__ = [
     "API_KEY_TYPE",
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 DYNAMIC_TYPE_PREFIX = DYNAMIC_PREFIX
+_Answer = TypeVar("_Answer")
 API_KEY_TYPE = API_KEY.dynamic_token
 PROVIDER_KEY = "__provider"
 # The unknown-value sentinel on the wire (``rpc.UNKNOWN``); never shown to a user.
@@ -188,6 +189,24 @@ class ResourceState:
 
 
 @dataclass(frozen=True)
+class FrontDoor:
+    """How the engine speaks to one front door: the resources' type token, whether every
+    property bag carries the serialized provider (`__provider`, the dynamic provider's),
+    whether secrets are sent wrapped (a plugin accepts them; the SDK's dynamic server is
+    sent plain values), and whether Create and Update are called in a preview (a plugin
+    answers `supportsPreview`)."""
+
+    type_token: str
+    provider_in_bags: bool
+    accepts_secrets: bool
+    previews: bool
+
+
+DYNAMIC_DOOR = FrontDoor(API_KEY.dynamic_token, True, False, False)
+PLUGIN_DOOR = FrontDoor(API_KEY.token, False, True, True)
+
+
+@dataclass(frozen=True)
 class Registration:
     """What the engine did for one registered resource: the step, the new id, inputs and
     outputs, and what became of the old resource on a replacement (``"deleted"`` first, or
@@ -198,6 +217,7 @@ class Registration:
     inputs: Props
     outputs: Props
     replaced: Literal["", "deleted", "condemned"] = ""
+    diff: DiffResponse | None = None  # the provider's answer, when it was asked
 
 
 class LifeCycle:
@@ -208,26 +228,42 @@ class LifeCycle:
     server answers ``supportsPreview=False``. ``provider`` replaces the ``__provider`` in
     every property bag sent (a fresh instance stands for a fresh provider process).
     ``on_outputs(label, outputs)`` sees every output bag the provider returns (a leak
-    detector's hook). Safe to use from several threads at once.
+    detector's hook), ``on_answer(method, answer)`` every answer. ``door`` says how the
+    server is spoken to (the dynamic provider's server by default, or the plugin). Safe to
+    use from several threads at once.
     """
 
     def __init__(
         self,
         server: ProviderServer,
         *,
+        door: FrontDoor = DYNAMIC_DOOR,
         preview: bool = False,
         provider: str | None = None,
         on_outputs: Callable[[str, Props], None] | None = None,
+        on_answer: Callable[[str, object], None] | None = None,
     ) -> None:
         self.server = server
+        self.door = door
         self.preview = preview
         self.provider = provider
         self.on_outputs = on_outputs
+        self.on_answer = on_answer
 
-    def _bag(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        if self.provider is None:
-            return dict(props)
-        return {**props, PROVIDER_KEY: self.provider}
+    def _bag(self, props: Mapping[str, Any], secrets: Collection[str] = ()) -> dict[str, Any]:
+        """A property bag as this door is sent it: secrets wrapped for a plugin, the
+        provider added for the dynamic server (replacing the one in state, if any)."""
+        bag = dict(props)
+        if self.door.accepts_secrets:
+            bag = {k: rpc.wrap_rpc_secret(v) if k in secrets else v for k, v in bag.items()}
+        if self.provider is not None and self.door.provider_in_bags:
+            bag[PROVIDER_KEY] = self.provider
+        return bag
+
+    def _answered(self, method: str, answer: _Answer) -> _Answer:
+        if self.on_answer is not None:
+            self.on_answer(method, answer)
+        return answer
 
     def _seen(self, label: str, outputs: Props) -> Props:
         if self.on_outputs is not None:
@@ -235,11 +271,20 @@ class LifeCycle:
         return outputs
 
     def check(
-        self, urn: str, olds: Mapping[str, Any], news: Props, calls: list[str] | None = None
+        self,
+        urn: str,
+        olds: Mapping[str, Any],
+        news: Props,
+        calls: list[str] | None = None,
+        *,
+        old_secrets: Collection[str] = (),
     ) -> Props:
         """Check; failures stop the step as the engine stops it (``EngineError``)."""
         _log(calls, "Check")
-        checked = self.server.check(urn, self._bag(olds) if olds else {}, self._bag(news.values))
+        sent_olds = self._bag(olds, old_secrets) if olds else {}
+        checked = self._answered(
+            "Check", self.server.check(urn, sent_olds, self._bag(news.values, news.secrets))
+        )
         if checked.failures:
             reasons = "; ".join(
                 f"{prop}: {reason}" if prop else reason for prop, reason in checked.failures
@@ -258,11 +303,12 @@ class LifeCycle:
         """Create from checked inputs: the new id and outputs. A preview makes no call: the
         outputs are the checked inputs, the id and every ``secret_outputs`` name absent
         from them are unknown, and those stay secret."""
-        if self.preview:
+        if self.preview and not self.door.previews:
             unknown = {k: UNKNOWN for k in secret_outputs if k not in inputs.values}
             return "", Props({**inputs.values, **unknown}, inputs.secrets | unknown.keys())
         _log(calls, "Create")
-        created = self.server.create(urn, self._bag(inputs.values))
+        sent = self._bag(inputs.values, inputs.secrets)
+        created = self._answered("Create", self.server.create(urn, sent, preview=self.preview))
         return created.id, self._seen(
             f"create {urn_name(urn)}", annotate(created.outputs, created.secret_keys, inputs)
         )
@@ -275,12 +321,21 @@ class LifeCycle:
         calls: list[str] | None = None,
         *,
         replace_on_changes: Sequence[str] = (),
-    ) -> tuple[StepOp, bool]:
+        ignore_changes: Sequence[str] = (),
+    ) -> tuple[StepOp, DiffResponse]:
         """Diff against the old outputs: ``same``, ``update`` or ``replace``, and the
-        provider's delete-before-replace answer."""
+        provider's answer (its delete-before-replace, a plugin's detail)."""
         _log(calls, "Diff")
-        diff = self.server.diff(
-            old.id, urn, self._bag(old.outputs), self._bag(inputs.values), self._bag(old.inputs)
+        diff = self._answered(
+            "Diff",
+            self.server.diff(
+                old.id,
+                urn,
+                self._bag(old.outputs, old.secret_outputs),
+                self._bag(inputs.values, inputs.secrets),
+                self._bag(old.inputs, old.secret_inputs),
+                ignore_changes,
+            ),
         )
         changes, replaces = diff.changes, list(diff.replaces)
         if changes == "unknown":
@@ -291,18 +346,27 @@ class LifeCycle:
             changes = "some" if changed else "none"
             replaces += [k for k in changed if k in replace_on_changes or "*" in replace_on_changes]
         if changes == "none":
-            return "same", diff.delete_before_replace
-        return ("replace" if replaces else "update"), diff.delete_before_replace
+            return "same", diff
+        return ("replace" if replaces else "update"), diff
 
     def update(
         self, urn: str, old: ResourceState, inputs: Props, calls: list[str] | None = None
     ) -> Props:
-        """Update in place; a preview keeps the checked inputs as the outputs."""
-        if self.preview:
+        """Update in place; a preview keeps the checked inputs as the outputs (a plugin is
+        asked, with the preview flag)."""
+        if self.preview and not self.door.previews:
             return inputs
         _log(calls, "Update")
-        updated = self.server.update(
-            old.id, urn, self._bag(old.outputs), self._bag(inputs.values), self._bag(old.inputs)
+        updated = self._answered(
+            "Update",
+            self.server.update(
+                old.id,
+                urn,
+                self._bag(old.outputs, old.secret_outputs),
+                self._bag(inputs.values, inputs.secrets),
+                self._bag(old.inputs, old.secret_inputs),
+                preview=self.preview,
+            ),
         )
         return self._seen(
             f"update {urn_name(urn)}", annotate(updated.outputs, updated.secret_keys, inputs)
@@ -320,7 +384,12 @@ class LifeCycle:
         if self.preview or not res.custom or res.external or res.retain_on_delete:
             return
         _log(calls, "Delete")
-        self.server.delete(res.id, res.urn, self._bag(res.outputs), self._bag(res.inputs))
+        self.server.delete(
+            res.id,
+            res.urn,
+            self._bag(res.outputs, res.secret_outputs),
+            self._bag(res.inputs, res.secret_inputs),
+        )
 
     def register(
         self,
@@ -333,6 +402,7 @@ class LifeCycle:
         replace_on_changes: Sequence[str] = (),
         secret_outputs: Iterable[str] = (),
         protect: bool = False,
+        ignore_changes: Sequence[str] = (),
         decided: Callable[[StepOp], None] | None = None,
     ) -> Registration:
         """A custom resource's registration: create = Check(olds={}) -> Create; otherwise
@@ -345,24 +415,34 @@ class LifeCycle:
             inputs = self.check(urn, {}, news, calls)
             id_, outputs = self.create(urn, inputs, calls, secret_outputs=secret_outputs)
             return Registration("create", id_, inputs, outputs)
-        inputs = self.check(urn, old.inputs, news, calls)
-        op, provider_dbr = self.diff(urn, old, inputs, calls, replace_on_changes=replace_on_changes)
+        inputs = self.check(urn, old.inputs, news, calls, old_secrets=old.secret_inputs)
+        op, diff = self.diff(
+            urn,
+            old,
+            inputs,
+            calls,
+            replace_on_changes=replace_on_changes,
+            ignore_changes=ignore_changes,
+        )
         if decided is not None:
             decided(op)
         if op == "same":
-            return Registration("same", old.id, inputs, Props(old.outputs, old.secret_outputs))
+            kept = Props(old.outputs, old.secret_outputs)
+            return Registration("same", old.id, inputs, kept, diff=diff)
         if op == "update":
-            return Registration("update", old.id, inputs, self.update(urn, old, inputs, calls))
+            updated = self.update(urn, old, inputs, calls)
+            return Registration("update", old.id, inputs, updated, diff=diff)
         if old.protect and protect:
             raise EngineError(
                 f"unable to replace resource {urn!r} as it is currently marked for protection"
             )
         inputs = self.check(urn, {}, news, calls)
-        dbr = provider_dbr if delete_before_replace is None else delete_before_replace
+        dbr = diff.delete_before_replace if delete_before_replace is None else delete_before_replace
         if dbr:
             self.delete(old, calls, replacing=True)
         id_, outputs = self.create(urn, inputs, calls, secret_outputs=secret_outputs)
-        return Registration("replace", id_, inputs, outputs, "deleted" if dbr else "condemned")
+        replaced: Literal["deleted", "condemned"] = "deleted" if dbr else "condemned"
+        return Registration("replace", id_, inputs, outputs, replaced, diff)
 
     def refresh(self, res: ResourceState, calls: list[str] | None = None) -> ResourceState | None:
         """Refresh one resource: Read(id, old outputs, old inputs), then the engine's
@@ -375,20 +455,26 @@ class LifeCycle:
         """``refresh``, and whether the engine would report the resource changed: its
         refresh Diff found a difference (an output that moved by use alone is none)."""
         _log(calls, "Read")
-        read = self.server.read(res.id, res.urn, self._bag(res.outputs), self._bag(res.inputs))
+        old_outputs = self._bag(res.outputs, res.secret_outputs)
+        old_inputs = self._bag(res.inputs, res.secret_inputs)
+        read = self._answered("Read", self.server.read(res.id, res.urn, old_outputs, old_inputs))
         if not read.id:
             return None, True
         inputs = read.inputs if read.inputs is not None else res.inputs
+        sent = Props(res.outputs, res.secret_outputs)
+        outputs = self._seen(f"read {res.name}", annotate(read.outputs, read.secret_keys, sent))
         drifted = False
         if not res.external:
             # Engine refresh diff: new state as the "old" side, the old inputs as the "new".
             _log(calls, "Diff")
             diff = self.server.diff(
-                read.id, res.urn, self._bag(read.outputs), self._bag(res.inputs), self._bag(inputs)
+                read.id,
+                res.urn,
+                self._bag(outputs.values, outputs.secrets),
+                old_inputs,
+                self._bag(inputs, res.secret_inputs),
             )
             drifted = diff.changes != "none"
-        sent = Props(res.outputs, res.secret_outputs)
-        outputs = self._seen(f"read {res.name}", annotate(read.outputs, read.secret_keys, sent))
         aso = frozenset(res.additional_secret_outputs) & outputs.values.keys()
         new = dataclasses.replace(
             res,
@@ -419,6 +505,8 @@ class ModelStack:
     type: str = API_KEY_TYPE
     resources: dict[str, ResourceState] = field(default_factory=dict)
     pending_deletes: list[ResourceState] = field(default_factory=list)
+    # The last registration of each resource (its outputs and the provider's diff).
+    registrations: dict[str, Registration] = field(default_factory=dict)
 
     def urn(self, name: str) -> str:
         """The URN of the resource with this logical name."""
@@ -442,19 +530,25 @@ class ModelStack:
         )
 
     def register(
-        self, engine: LifeCycle, name: str, inputs: Mapping[str, Any], provider: str
+        self, engine: LifeCycle, name: str, inputs: Mapping[str, Any], provider: str | None
     ) -> StepOp:
-        """Register one resource of the program (its inputs plus the ``__provider``)."""
-        news = Props({**{k: v for k, v in inputs.items() if v is not None}, "__provider": provider})
+        """Register one resource of the program: its inputs, plus the ``__provider`` when
+        the dynamic provider serves it (``provider``; None for the plugin). Secret inputs
+        are given as ``rpc`` secrets, as a program sends them."""
+        plain = {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items() if v is not None}
+        secrets = frozenset(k for k, v in inputs.items() if rpc.is_rpc_secret(v))
+        if provider is not None:
+            plain[PROVIDER_KEY] = provider
         old = self.resources.get(name)
-        done = engine.register(self.urn(name), news, old)
+        done = engine.register(self.urn(name), Props(plain, secrets), old)
+        self.registrations[name] = done
         self.resources[name] = self.state(name, done.id, done.inputs, done.outputs)
         if done.replaced == "condemned" and old is not None:
             self.pending_deletes.append(old)
         return done.op
 
     def up(
-        self, engine: LifeCycle, program: Mapping[str, Mapping[str, Any]], provider: str
+        self, engine: LifeCycle, program: Mapping[str, Mapping[str, Any]], provider: str | None
     ) -> list[tuple[str, StepOp]]:
         """``pulumi up``: registrations in program order, then the deletes of resources no
         longer declared (last in state first) and of replaced resources."""

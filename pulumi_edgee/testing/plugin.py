@@ -9,6 +9,8 @@ each command with a fresh plugin process, keeping the stack's state between them
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -27,14 +29,21 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2
 
 from ..registry import API_KEY, PACKAGE
+from .engine import (
+    PLUGIN_DOOR,
+    EngineError,
+    LifeCycle,
+    ModelStack,
+    Props,
+    ResourceState,
+)
 from .provider_server import (
     CheckResponse,
+    DiffResponse,
     ProviderServer,
-    ReadResponse,
-    UpdateResponse,
-    _change,
     _target,
     decode_properties,
+    diff_response,
     encode_properties,
 )
 
@@ -42,24 +51,14 @@ __all__ = [
     "EngineLogServer",
     "InvokeResponse",
     "LogRecord",
-    "PluginDiffResponse",
     "PluginEngine",
-    "PluginEngineError",
     "PluginProcess",
     "PluginStep",
-    "Resource",
     "plugin_command",
 ]
 
 API_KEY_TYPE = API_KEY.token
 PROVIDER_TYPE = f"pulumi:providers:{PACKAGE}"
-
-_KIND_NAMES = {v: k for k, v in provider_pb2.PropertyDiff.Kind.items()}
-_CHANGES = {
-    provider_pb2.DiffResponse.DIFF_NONE: "none",
-    provider_pb2.DiffResponse.DIFF_SOME: "some",
-    provider_pb2.DiffResponse.DIFF_UNKNOWN: "unknown",
-}
 
 
 def plugin_command() -> list[str]:
@@ -112,16 +111,6 @@ class EngineLogServer(engine_pb2_grpc.EngineServicer):
         self.stop()
 
 
-class PluginDiffResponse(NamedTuple):
-    """A diff with the plugin's detail: property -> kind (`UPDATE`, `ADD_REPLACE`, ...)."""
-
-    changes: str
-    replaces: list[str]
-    delete_before_replace: bool
-    detailed_diff: dict[str, str]
-    has_detailed_diff: bool
-
-
 class InvokeResponse(NamedTuple):
     """A function's result (plain values), its secret names, and argument failures."""
 
@@ -171,7 +160,7 @@ class PluginProcess(ProviderServer):
             inputs, [(f.property, f.reason) for f in response.failures], secret_keys
         )
 
-    def diff_config(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> PluginDiffResponse:
+    def diff_config(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResponse:
         response = self._call(
             "DiffConfig",
             provider_pb2.DiffRequest(
@@ -181,14 +170,13 @@ class PluginProcess(ProviderServer):
                 old_inputs=encode_properties(olds),
             ),
         )
-        return _diff_response(response)
+        return diff_response(response)
 
     def configure(  # plain config names, as the engine sends them
         self, config: Mapping[str, Any], *, secret_keys: Collection[str] = ()
     ) -> Any:
         """Configure like the engine: `args` keyed by plain name with secrets wrapped, and
         the older `variables` spelling (`edgee:config:apiToken`) in plain text."""
-        from pulumi.runtime import rpc
 
         response = self._call(
             "Configure",
@@ -208,35 +196,6 @@ class PluginProcess(ProviderServer):
         )
         return response
 
-    def diff(  # type: ignore[override] # the plugin's diff carries the detail
-        self,
-        id: str,
-        urn: str,
-        olds: Mapping[str, Any],
-        news: Mapping[str, Any],
-        old_inputs: Mapping[str, Any],
-        ignore_changes: Sequence[str] = (),
-    ) -> PluginDiffResponse:
-        request = provider_pb2.DiffRequest(
-            **_change(id, urn, olds, news, old_inputs), ignoreChanges=list(ignore_changes)
-        )
-        return _diff_response(self._call("Diff", request))
-
-    def update(  # adds the preview flag
-        self,
-        id: str,
-        urn: str,
-        olds: Mapping[str, Any],
-        news: Mapping[str, Any],
-        old_inputs: Mapping[str, Any],
-        preview: bool = False,
-    ) -> UpdateResponse:
-        request = provider_pb2.UpdateRequest(
-            **_change(id, urn, olds, news, old_inputs), preview=preview
-        )
-        outputs, secret_keys = decode_properties(self._call("Update", request).properties)
-        return UpdateResponse(outputs, secret_keys)
-
     def invoke(self, token: str, args: Mapping[str, Any]) -> InvokeResponse:
         response = self._call(
             "Invoke", provider_pb2.InvokeRequest(tok=token, args=encode_properties(args))
@@ -247,44 +206,24 @@ class PluginProcess(ProviderServer):
         )
 
 
-def _diff_response(response: provider_pb2.DiffResponse) -> PluginDiffResponse:
-    return PluginDiffResponse(
-        changes=_CHANGES[response.changes],
-        replaces=list(response.replaces),
-        delete_before_replace=response.deleteBeforeReplace,
-        detailed_diff={k: _KIND_NAMES[v.kind] for k, v in response.detailedDiff.items()},
-        has_detailed_diff=response.hasDetailedDiff,
-    )
-
-
-class PluginEngineError(Exception):
-    """A command the engine would stop with an error (the message is what it prints)."""
-
-
-@dataclass
-class Resource:
-    """One ApiKey in the stack's state."""
-
-    id: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-
-
 @dataclass
 class PluginStep:
     """What a command did (or, in a preview, would do) to one resource."""
 
     name: str
     op: str  # create, update, replace, delete, same, refresh, import
-    diff: PluginDiffResponse | None = None
+    diff: DiffResponse | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_keys: frozenset[str] = frozenset()
 
 
 @dataclass
 class PluginEngine:
-    """The engine's call sequences for `edgee:index:ApiKey` resources, over a fresh
-    plugin process per command, with the stack's state kept between commands.
+    """The engine's commands for `edgee:index:ApiKey` resources through the plugin: the
+    same call sequences as for the dynamic provider (`LifeCycle` on a `ModelStack`, spoken
+    to as `PLUGIN_DOOR`), a fresh plugin process per command, each started with the
+    engine's handshake (GetPluginInfo, CheckConfig, DiffConfig once the config changed,
+    Configure). The stack's state is kept between commands.
 
     `config` is the provider's config by plain name; `answers` collects every response
     (for secret checks), `logs` what the plugin sent to the engine's log.
@@ -294,14 +233,21 @@ class PluginEngine:
     env: dict[str, str] = field(default_factory=dict)
     stack: str = "test"
     project: str = "project"
-    state: dict[str, Resource] = field(default_factory=dict)
     answers: list[tuple[str, Any]] = field(default_factory=list)
     logs: list[LogRecord] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     old_config: dict[str, Any] | None = None
+    model: ModelStack = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.model = ModelStack(self.project, self.stack, PLUGIN_DOOR.type_token)
+
+    @property
+    def state(self) -> dict[str, ResourceState]:
+        return self.model.resources
 
     def urn(self, name: str) -> str:
-        return f"urn:pulumi:{self.stack}::{self.project}::{API_KEY_TYPE}::{name}"
+        return self.model.urn(name)
 
     # -- one command ------------------------------------------------------------------
 
@@ -313,7 +259,7 @@ class PluginEngine:
             checked = plugin.check_config(self.config)
             self.answers.append(("CheckConfig", checked))
             if checked.failures:
-                raise PluginEngineError(
+                raise EngineError(
                     "error: could not validate provider configuration: "
                     + "; ".join(f"{prop}: {reason}" for prop, reason in checked.failures)
                 )
@@ -331,87 +277,41 @@ class PluginEngine:
         self.stderr.append(plugin.stderr_text() + plugin.stdout_text())
         self.logs.extend(engine.records)
 
-    def _command(self, run: Callable[[PluginProcess], list[PluginStep]]) -> list[PluginStep]:
+    def _command(
+        self, run: Callable[[LifeCycle], list[PluginStep]], preview: bool = False
+    ) -> list[PluginStep]:
         with EngineLogServer() as engine:
             plugin = self._start(engine)
+            lifecycle = LifeCycle(
+                plugin,
+                door=PLUGIN_DOOR,
+                preview=preview,
+                on_answer=lambda method, answer: self.answers.append((method, answer)),
+            )
             try:
-                return run(plugin)
+                return run(lifecycle)
             finally:
                 self._finish(plugin, engine)
 
-    def _answer(self, method: str, answer: Any) -> Any:
-        self.answers.append((method, answer))
-        return answer
+    def _step(self, model: ModelStack, name: str, op: str) -> PluginStep:
+        done = model.registrations.get(name)
+        if done is None or op == "delete":
+            return PluginStep(name, op)
+        return PluginStep(name, op, done.diff, done.outputs.values, done.outputs.secrets)
 
-    def _check(
-        self, plugin: PluginProcess, name: str, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        checked = self._answer("Check", plugin.check(self.urn(name), olds, news))
-        if checked.failures:
-            raise PluginEngineError(
-                f"{name}: " + "; ".join(f"{prop}: {reason}" for prop, reason in checked.failures)
-            )
-        # The engine keeps the secrets Check marked in every later call's inputs.
-        inputs: dict[str, Any] = {
-            k: rpc.wrap_rpc_secret(v) if k in checked.secret_keys else v
-            for k, v in checked.inputs.items()
-        }
-        return inputs
+    # -- the CLI commands -------------------------------------------------------------
 
     def _deploy(
         self, program: Mapping[str, Mapping[str, Any]], *, preview: bool
     ) -> list[PluginStep]:
-        def run(plugin: PluginProcess) -> list[PluginStep]:
-            steps: list[PluginStep] = []
-            deletes: list[tuple[str, Resource]] = []
-            for name, news in program.items():
-                old = self.state.get(name)
-                urn = self.urn(name)
-                if old is None:
-                    inputs = self._check(plugin, name, {}, news)
-                    created = self._answer("Create", plugin.create(urn, inputs, preview=preview))
-                    steps.append(
-                        PluginStep(name, "create", None, created.outputs, created.secret_keys)
-                    )
-                    if not preview:
-                        self.state[name] = Resource(created.id, inputs, created.outputs)
-                    continue
-                inputs = self._check(plugin, name, old.inputs, news)
-                diff = plugin.diff(old.id, urn, old.outputs, inputs, old.inputs)
-                if diff.changes == "none":
-                    steps.append(PluginStep(name, "same", diff))
-                elif diff.replaces:
-                    inputs = self._check(plugin, name, {}, news)
-                    created = self._answer("Create", plugin.create(urn, inputs, preview=preview))
-                    steps.append(
-                        PluginStep(name, "replace", diff, created.outputs, created.secret_keys)
-                    )
-                    if not preview:
-                        deletes.append((name, old))
-                        self.state[name] = Resource(created.id, inputs, created.outputs)
-                else:
-                    updated = self._answer(
-                        "Update",
-                        plugin.update(
-                            old.id, urn, old.outputs, inputs, old.inputs, preview=preview
-                        ),
-                    )
-                    steps.append(
-                        PluginStep(name, "update", diff, updated.outputs, updated.secret_keys)
-                    )
-                    if not preview:
-                        self.state[name] = Resource(old.id, inputs, updated.outputs)
-            for name in [n for n in self.state if n not in program]:
-                steps.append(PluginStep(name, "delete"))
-                if not preview:
-                    deletes.append((name, self.state.pop(name)))
-            for name, old in deletes:
-                plugin.delete(old.id, self.urn(name), old.outputs, old.inputs)
-            return steps
+        # A preview changes no state: it runs on a copy.
+        model = copy.deepcopy(self.model) if preview else self.model
 
-        return self._command(run)
+        def run(lifecycle: LifeCycle) -> list[PluginStep]:
+            done = model.up(lifecycle, program, provider=None)
+            return [self._step(model, name, op) for name, op in done if op != "delete-replaced"]
 
-    # -- the CLI commands -------------------------------------------------------------
+        return self._command(run, preview)
 
     def preview(self, program: Mapping[str, Mapping[str, Any]]) -> list[PluginStep]:
         """`pulumi preview` of a program declaring these resources (name -> inputs)."""
@@ -422,20 +322,17 @@ class PluginEngine:
         return self._deploy(program, preview=False)
 
     def refresh(self) -> list[PluginStep]:
-        """`pulumi refresh`: Read with old outputs and inputs; an empty id drops it."""
+        """`pulumi refresh`: Read with old outputs and inputs (then the engine's refresh
+        Diff); an empty id drops the resource."""
 
-        def run(plugin: PluginProcess) -> list[PluginStep]:
-            steps: list[PluginStep] = []
-            for name, old in list(self.state.items()):
-                read = self._answer(
-                    "Read", plugin.read(old.id, self.urn(name), old.outputs, old.inputs)
-                )
-                if not read.id:
-                    del self.state[name]
+        def run(lifecycle: LifeCycle) -> list[PluginStep]:
+            steps = []
+            for name, op in self.model.refresh(lifecycle):
+                if op == "refresh-delete":
                     steps.append(PluginStep(name, "delete"))
                     continue
-                self.state[name] = Resource(read.id, read.inputs or old.inputs, read.outputs)
-                steps.append(PluginStep(name, "refresh", None, read.outputs, read.secret_keys))
+                res = self.model.resources[name]
+                steps.append(PluginStep(name, "refresh", None, res.outputs, res.secret_outputs))
             return steps
 
         return self._command(run)
@@ -446,33 +343,34 @@ class PluginEngine:
         """The `import` resource option: Read(id) alone, then Check with the program's
         inputs and Diff, which must find no change."""
 
-        def run(plugin: PluginProcess) -> list[PluginStep]:
+        def run(lifecycle: LifeCycle) -> list[PluginStep]:
             urn = self.urn(name)
-            read: ReadResponse = self._answer("Read", plugin.read(key_id, urn, {}, {}))
-            if not read.id or read.inputs is None:
-                raise PluginEngineError(f"{name}: the provider returned no state for {key_id}")
-            inputs = self._check(plugin, name, read.inputs, program_inputs)
-            diff = plugin.diff(key_id, urn, read.outputs, inputs, read.inputs)
-            if diff.changes != "none":
-                raise PluginEngineError(
+            imported = lifecycle.refresh(
+                ResourceState(
+                    urn=urn, type=PLUGIN_DOOR.type_token, custom=True, id=key_id, external=True
+                )
+            )
+            if imported is None:
+                raise EngineError(f"{name}: the provider returned no state for {key_id}")
+            inputs = lifecycle.check(urn, imported.inputs, Props(dict(program_inputs)))
+            op, diff = lifecycle.diff(urn, imported, inputs)
+            if op != "same":
+                raise EngineError(
                     f"{name}: inputs to import do not match the existing resource: "
                     f"{sorted(diff.detailed_diff)}"
                 )
-            self.state[name] = Resource(read.id, inputs, read.outputs)
-            return [PluginStep(name, "import", diff, read.outputs, read.secret_keys)]
+            self.model.resources[name] = dataclasses.replace(
+                imported, inputs=inputs.values, secret_inputs=inputs.secrets, external=False
+            )
+            return [PluginStep(name, "import", diff, imported.outputs, imported.secret_outputs)]
 
         return self._command(run)
 
     def destroy(self) -> list[PluginStep]:
         """`pulumi destroy`: Delete every resource, newest first."""
 
-        def run(plugin: PluginProcess) -> list[PluginStep]:
-            steps: list[PluginStep] = []
-            for name, old in reversed(list(self.state.items())):
-                plugin.delete(old.id, self.urn(name), old.outputs, old.inputs)
-                del self.state[name]
-                steps.append(PluginStep(name, "delete"))
-            return steps
+        def run(lifecycle: LifeCycle) -> list[PluginStep]:
+            return [PluginStep(name, "delete") for name, _ in self.model.destroy(lifecycle)]
 
         return self._command(run)
 
@@ -480,8 +378,11 @@ class PluginEngine:
         """A function call of a program (`fn::invoke`), in its own command."""
         result: list[InvokeResponse] = []
 
-        def run(plugin: PluginProcess) -> list[PluginStep]:
-            result.append(self._answer("Invoke", plugin.invoke(token, args)))
+        def run(lifecycle: LifeCycle) -> list[PluginStep]:
+            plugin = lifecycle.server
+            assert isinstance(plugin, PluginProcess)
+            result.append(plugin.invoke(token, args))
+            self.answers.append(("Invoke", result[0]))
             return []
 
         self._command(run)

@@ -5,8 +5,8 @@ answering the engine's calls.
 Like the dynamic harness, one plugin process serves many commands and each command is
 configured with a Console URL of its own (a new port of the same emulator), so the
 plugin's per-settings session, with its caches, starts empty for every command. The
-scenario model names its resources with the dynamic provider's type; the plugin serves
-`edgee:index:ApiKey`, so requests are addressed to that type on the way out.
+stacks are of the plugin's type (`edgee:index:ApiKey`), spoken to as the engine speaks to a
+plugin (`PLUGIN_DOOR`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .engine import API_KEY_TYPE, SECRET_CONFIG_KEYS, edgee_config
+from .engine import PLUGIN_DOOR, SECRET_CONFIG_KEYS, edgee_config
 from .faults import (
     ORGANIZATION,
     TOKEN,
@@ -28,7 +28,6 @@ from .faults import (
     Scenario,
     run_scenario,
 )
-from .plugin import API_KEY_TYPE as PLUGIN_API_KEY_TYPE
 from .plugin import EngineLogServer, PluginProcess
 from .provider_server import ProviderServer
 from .secrets import LeakDetector
@@ -36,19 +35,10 @@ from .secrets import LeakDetector
 __all__ = ["PluginHarness", "run_plugin_scenarios"]
 
 
-class _ScenarioPlugin(PluginProcess):
-    """A plugin process whose requests for the model's resource type go to the plugin's."""
-
-    def _call(self, method: str, request: Any) -> Any:
-        for field in ("urn", "type"):
-            value = getattr(request, field, None)
-            if isinstance(value, str) and API_KEY_TYPE in value:
-                setattr(request, field, value.replace(API_KEY_TYPE, PLUGIN_API_KEY_TYPE))
-        return super()._call(method, request)
-
-
 class PluginHarness(Harness):
     """`faults.Harness` with the provider plugin as the provider process."""
+
+    door = PLUGIN_DOOR
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -57,7 +47,7 @@ class PluginHarness(Harness):
     def _current_server(self) -> ProviderServer:
         if self._server is None or self._generations >= self.restart_every:
             self._stop_server()
-            self._server = _ScenarioPlugin(self._engine_log.address, env=self._env)
+            self._server = PluginProcess(self._engine_log.address, env=self._env)
             self._server.get_plugin_info()
             self._generations = 0
         return self._server
@@ -72,9 +62,7 @@ class PluginHarness(Harness):
                 if self._active:
                     # Another stack's command is running (its Configure holds the shared
                     # process): a plugin process of its own, as the CLI starts per stack.
-                    server: ProviderServer = _ScenarioPlugin(
-                        self._engine_log.address, env=self._env
-                    )
+                    server: ProviderServer = PluginProcess(self._engine_log.address, env=self._env)
                     held.callback(self._stop, server)
                     server.get_plugin_info()
                 else:
@@ -87,8 +75,7 @@ class PluginHarness(Harness):
                 edgee_config(url, token=TOKEN, organization=organization),
                 secret_keys=SECRET_CONFIG_KEYS,
             )
-            # The plugin has no `__provider`: the payload the model sends is ignored.
-            yield ProviderProcess(server, "", leaks)
+            yield ProviderProcess(server, None, leaks, PLUGIN_DOOR)
 
     def _release(self) -> None:
         with self._lock:

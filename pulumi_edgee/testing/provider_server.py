@@ -44,6 +44,7 @@ __all__ = [
 
 Changes = Literal["none", "some", "unknown"]
 
+_KIND_NAMES = {v: k for k, v in provider_pb2.PropertyDiff.Kind.items()}
 _CHANGES: dict[int, Changes] = {
     provider_pb2.DiffResponse.DIFF_NONE: "none",
     provider_pb2.DiffResponse.DIFF_SOME: "some",
@@ -84,11 +85,14 @@ class CheckResponse(NamedTuple):
 
 
 class DiffResponse(NamedTuple):
-    """The only diff fields that cross the wire from a Python dynamic provider."""
+    """A diff: whether it changes, what it replaces, and delete-before-replace; the detail
+    (property -> kind: `UPDATE`, `ADD_REPLACE`, ...) only a provider plugin sends."""
 
     changes: Changes
     replaces: list[str]
     delete_before_replace: bool
+    detailed_diff: dict[str, str] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+    has_detailed_diff: bool = False
 
 
 class CreateResponse(NamedTuple):
@@ -175,6 +179,17 @@ def check_request(
     encode it before its clock starts)."""
     return provider_pb2.CheckRequest(
         **_target(urn), olds=encode_properties(olds), news=encode_properties(news)
+    )
+
+
+def diff_response(response: provider_pb2.DiffResponse) -> DiffResponse:
+    """A Diff or DiffConfig answer, decoded."""
+    return DiffResponse(
+        changes=_CHANGES[response.changes],
+        replaces=list(response.replaces),
+        delete_before_replace=response.deleteBeforeReplace,
+        detailed_diff={k: _KIND_NAMES[v.kind] for k, v in response.detailedDiff.items()},
+        has_detailed_diff=response.hasDetailedDiff,
     )
 
 
@@ -404,17 +419,16 @@ class ProviderServer:
         olds: Mapping[str, Any],
         news: Mapping[str, Any],
         old_inputs: Mapping[str, Any],
+        ignore_changes: Sequence[str] = (),
     ) -> DiffResponse:
         """Diff: the engine sends the old OUTPUTS as ``olds`` and the checked inputs as ``news``."""
         response = self._call(
             "Diff",
-            provider_pb2.DiffRequest(**_change(id, urn, olds, news, old_inputs)),
+            provider_pb2.DiffRequest(
+                **_change(id, urn, olds, news, old_inputs), ignoreChanges=list(ignore_changes)
+            ),
         )
-        return DiffResponse(
-            changes=_CHANGES[response.changes],
-            replaces=list(response.replaces),
-            delete_before_replace=response.deleteBeforeReplace,
-        )
+        return diff_response(response)
 
     def create(
         self, urn: str, properties: Mapping[str, Any], preview: bool = False
@@ -440,11 +454,13 @@ class ProviderServer:
         olds: Mapping[str, Any],
         news: Mapping[str, Any],
         old_inputs: Mapping[str, Any],
+        preview: bool = False,
     ) -> UpdateResponse:
-        """Update: ``olds`` are the old outputs, ``news`` the checked inputs."""
+        """Update: ``olds`` are the old outputs, ``news`` the checked inputs; ``preview`` is
+        for a provider that answers previews (the plugin), not the Python server."""
         response = self._call(
             "Update",
-            provider_pb2.UpdateRequest(**_change(id, urn, olds, news, old_inputs)),
+            provider_pb2.UpdateRequest(**_change(id, urn, olds, news, old_inputs), preview=preview),
         )
         outputs, secret_keys = decode_properties(response.properties)
         return UpdateResponse(outputs, secret_keys)

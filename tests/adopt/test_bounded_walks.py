@@ -13,7 +13,8 @@ import time
 import pytest
 
 from pulumi_edgee.testing import ProviderCallError
-from pulumi_edgee.testing.plugin import PluginEngine, PluginEngineError
+from pulumi_edgee.testing.engine import EngineError
+from pulumi_edgee.testing.plugin import PluginEngine
 
 from .support import ORGANIZATION, PROGRAMS, TOKEN, Stack, set_keys
 from .test_plugin_front_door import NO_ENV
@@ -70,7 +71,7 @@ def test_plugin_functions_end_by_the_deadline(growing: Stack) -> None:
         ("edgee:index:getApiKey", {"name": "real"}),
     ):
         started = time.monotonic()
-        with pytest.raises((ProviderCallError, PluginEngineError)) as failed:
+        with pytest.raises((ProviderCallError, EngineError)) as failed:
             engine.invoke(token, args)
         assert time.monotonic() - started < BOUND
         assert SAYS.search(str(failed.value))

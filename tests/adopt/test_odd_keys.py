@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from pulumi_edgee.testing import ProviderCallError
-from pulumi_edgee.testing.plugin import PluginEngine, PluginEngineError
+from pulumi_edgee.testing.engine import EngineError
+from pulumi_edgee.testing.plugin import PluginEngine
 
 from .support import ORGANIZATION, TOKEN, Stack
 from .test_generate import _generate
@@ -89,7 +90,7 @@ def test_adopting_odd_keys_checks_before_it_changes_anything(env: Stack) -> None
     assert env.live()[ids["before-year-1"]]["name"] == "early"
     env.leaks.add_secrets(*(s.outputs.get("key") for s in steps))
 
-    with pytest.raises((PluginEngineError, ProviderCallError)) as refused:
+    with pytest.raises((EngineError, ProviderCallError)) as refused:
         engine.up({"late": {"adoptId": ids["past-9999"], "name": "late"}})
     assert "expires_in_days" in str(refused.value)
     assert env.live()[ids["past-9999"]]["name"] == "past-9999", "nothing was changed"

@@ -11,7 +11,8 @@ import pytest
 from pulumi.runtime import rpc
 
 from pulumi_edgee.testing import ProviderCallError
-from pulumi_edgee.testing.plugin import PluginEngine, PluginEngineError
+from pulumi_edgee.testing.engine import EngineError
+from pulumi_edgee.testing.plugin import PluginEngine
 
 from .support import ORGANIZATION, PROGRAMS, TOKEN, Stack, set_keys
 from .test_plugin_front_door import NO_ENV
@@ -63,7 +64,7 @@ def test_the_dynamic_provider_keeps_secret_inputs_out_of_failures(env: Stack) ->
 
 def _plugin(env: Stack, engine: PluginEngine, props: dict[str, Any]) -> str:
     secret = {WIRE.get(k, k): rpc.wrap_rpc_secret(v) for k, v in props.items()}
-    with pytest.raises((PluginEngineError, ProviderCallError)) as failed:
+    with pytest.raises((EngineError, ProviderCallError)) as failed:
         engine.up({"k": secret})
     env.leaks.record("plugin failure", str(failed.value))
     return str(failed.value)

@@ -15,7 +15,8 @@ from pulumi_edgee.console import ApiKeyUpdate, InvalidRequestError, ServerError
 from pulumi_edgee.session import Deadlines, Session
 from pulumi_edgee.settings import Settings
 from pulumi_edgee.testing import EmulatorHandle, run_emulator
-from pulumi_edgee.testing.plugin import PluginEngine, PluginEngineError
+from pulumi_edgee.testing.engine import EngineError
+from pulumi_edgee.testing.plugin import PluginEngine
 
 from .support import ORGANIZATION, TOKEN
 
@@ -88,7 +89,7 @@ def test_the_plugin_refuses_to_adopt_a_key_of_another_type(emulator: EmulatorHan
             "EDGEE_CONSOLE_URL": "",
         },
     )
-    with pytest.raises(PluginEngineError) as refused:
+    with pytest.raises(EngineError) as refused:
         engine.preview({"k": {"adoptId": made["id"], "name": "agent"}})
     assert "`type` is declared 'api', the key's is 'coding_agent'" in str(refused.value)
     assert emulator.keys()[0]["name"] == "agent"

@@ -17,7 +17,9 @@ from pulumi_edgee.provider import ApiKeyProvider
 
 from ..emulator import EmulatorHandle, run_emulator
 from ..engine import (
+    DYNAMIC_DOOR,
     SECRET_CONFIG_KEYS,
+    FrontDoor,
     LifeCycle,
     ModelStack,
     Props,
@@ -41,9 +43,9 @@ def urn(name: str) -> str:
     return ModelStack(project="scenarios", stack="faults").urn(name)
 
 
-def new_stack(name: str = "faults") -> ModelStack:
-    """An empty scenario stack."""
-    return ModelStack(project="scenarios", stack=name)
+def new_stack(name: str = "faults", door: FrontDoor = DYNAMIC_DOOR) -> ModelStack:
+    """An empty scenario stack of the front door's resource type."""
+    return ModelStack(project="scenarios", stack=name, type=door.type_token)
 
 
 class StepFailed(Exception):
@@ -62,10 +64,17 @@ class ProviderProcess:
     """One command's provider process: the engine model's commands on a stack, every
     output searched for leaks, a failed provider call raised as `StepFailed`."""
 
-    def __init__(self, server: ProviderServer, provider: str, leaks: LeakDetector) -> None:
+    def __init__(
+        self,
+        server: ProviderServer,
+        provider: str | None,
+        leaks: LeakDetector,
+        door: FrontDoor = DYNAMIC_DOOR,
+    ) -> None:
         self.server = server
         self.leaks = leaks
-        self.engine = LifeCycle(server, provider=provider, on_outputs=self._keep)
+        self.provider = provider
+        self.engine = LifeCycle(server, door=door, provider=provider, on_outputs=self._keep)
 
     def _keep(self, label: str, outputs: Props) -> None:
         """The secret is registered, the rest searched; `key` must arrive as a secret."""
@@ -83,7 +92,7 @@ class ProviderProcess:
 
     def up(self, stack: ModelStack, program: Mapping[str, Mapping[str, Any]]) -> None:
         """`pulumi up`: creates, updates and replacements in program order, then deletes."""
-        self._run(lambda: stack.up(self.engine, program, PROVIDER))
+        self._run(lambda: stack.up(self.engine, program, self.provider))
 
     def refresh(self, stack: ModelStack) -> None:
         """`pulumi refresh`: read every resource; a failure keeps it and the others go on."""
@@ -107,7 +116,10 @@ class Harness:
 
     Use as a context manager. `leaks` collects the token, every gateway key seen and
     every artefact (outputs, errors, request log, server logs) for the leak search.
+    `door` is how its provider process is spoken to (the dynamic provider's server here).
     """
+
+    door: FrontDoor = DYNAMIC_DOOR
 
     def __init__(
         self,

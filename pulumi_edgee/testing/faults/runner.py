@@ -99,7 +99,7 @@ class _ScenarioRun:
         self.scenario = scenario
         self.report = report
         self.log = log
-        self.stack = new_stack()
+        self.stack = new_stack(door=harness.door)
         # The organization's second stack (`ScenarioStep.second_stack`) once it ran, the
         # program it last applied and the error of its last command.
         self.twin: ModelStack | None = None
@@ -232,7 +232,7 @@ class _ScenarioRun:
         alongside: Callable[[], None] | None = None
         if step.second_stack:
             self.mixed.add("second stack")
-            self.twin = self.twin or new_stack("twin")
+            self.twin = self.twin or new_stack("twin", self.harness.door)
             self.twin_program = step.program
 
             def twin_up() -> None:
@@ -385,7 +385,9 @@ class _ScenarioRun:
                 else:
                     # A refresh of a key the stack knows (a read by id alone only looks).
                     probe = Props({"name": "probe", "createdAt": "2026-01-01T00:00:00Z"})
-                    process.engine.refresh(new_stack().state("probe", "key_probe", probe, probe))
+                    process.engine.refresh(
+                        new_stack(door=self.harness.door).state("probe", "key_probe", probe, probe)
+                    )
             except StepFailed as failure:
                 self.problem(
                     number, "unrepaired", f"listing failed: {short_reason(failure.details)}"
