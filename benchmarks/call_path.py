@@ -1,4 +1,4 @@
-"""Where one provider call spends its time: the companion of `scale.py`.
+"""Where one provider call spends its time: the companion of `floor.py` and `scale.py`.
 
     python benchmarks/call_path.py [--iterations 300] [--profile]
 
@@ -33,10 +33,7 @@ os.environ.setdefault("EDGEE_READ_REUSE_SECONDS", "3600")  # keep the view fresh
 
 import httpx
 import pulumi.dynamic
-from google.protobuf import empty_pb2
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2
-from scale import (
+from common import (
     MODELS,
     ORGANIZATION,
     PROJECT,
@@ -47,6 +44,9 @@ from scale import (
     process_cpu,
     read_request,
 )
+from google.protobuf import empty_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2
 
 from pulumi_edgee import lifecycle
 from pulumi_edgee.console import ApiKeyCreate

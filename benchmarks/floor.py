@@ -32,10 +32,7 @@ from typing import Any
 
 import grpc
 import httpx
-from floor_provider import FloorProvider
-from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime.proto import provider_pb2
-from scale import (
+from common import (
     CALL_TIMEOUT,
     MODELS,
     ORGANIZATION,
@@ -52,6 +49,9 @@ from scale import (
     urn,
     verdict,
 )
+from floor_provider import FloorProvider
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.proto import provider_pb2
 
 import pulumi_edgee
 from pulumi_edgee.console import ConsoleClient

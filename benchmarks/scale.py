@@ -31,7 +31,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,31 +38,41 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from common import (
+    CALL_TIMEOUT,
+    ENGINE_CONCURRENCY,
+    MODELS,
+    ORGANIZATION,
+    PAGE_SIZE,
+    PROJECT,
+    PROVIDER,
+    TOKEN,
+    check_request,
+    create_request,
+    load_average,
+    log,
+    ms,
+    pages_for,
+    parallel,
+    process_cpu,
+    read_request,
+    table,
+    verdict,
+)
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import provider_pb2
 
 from pulumi_edgee.console import ApiKeyCreate
 from pulumi_edgee.testing import (
     configured_server,
-    provider_payload,
-    resource_urn,
     run_emulator,
     spawn_emulator,
 )
-from pulumi_edgee.testing import provider_server as wire
 from pulumi_edgee.testing.emulator import EmulatorClient, EmulatorProcess
 from pulumi_edgee.testing.provider_server import ProviderServer, decode_properties
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "tok_scale_benchmark_8d41c7a2"  # noqa: S105 - the emulator's made-up token
-ORGANIZATION = "org_bench"
-PROJECT = "scale"
-PROVIDER = provider_payload()
-ENGINE_CONCURRENCY = 4  # the dynamic provider server's ThreadPoolExecutor(max_workers=4)
-PAGE_SIZE = 100  # ConsoleClient.list_api_keys' page size (the emulator's maximum)
-CALL_TIMEOUT = 120.0
 READ_FLOOR_SAMPLES = 200
-MODELS = ["anthropic/claude-opus-4-6", "openai/gpt-5.2"]
 
 # Targets from the issue (each checked in the same run).
 REQUESTS_TARGET = 1.1  # refresh requests / list pages
@@ -72,57 +81,13 @@ OVERHEAD_TARGET = 1.15  # provider Create / bare httpx POST
 PROVIDER_BYTES_TARGET = 256
 IMPORT_MS_TARGET = 30.0
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def log(message: str) -> None:
-    print(f"[scale] {message}", file=sys.stderr, flush=True)
-
-
-def urn(name: str) -> str:
-    return resource_urn(name, project=PROJECT, stack="bench")
-
-
-def pages_for(n: int) -> int:
-    """List pages a walk of `n` keys takes (an empty list is still one page)."""
-    return max(1, math.ceil(n / PAGE_SIZE))
-
-
-def parallel(fn: Callable[[T], R], items: Sequence[T]) -> tuple[list[R], list[float], float]:
-    """Run `fn` over `items` four at a time; results, per-call seconds and wall seconds."""
-
-    def timed(item: T) -> tuple[R, float]:
-        started = time.perf_counter()
-        result = fn(item)
-        return result, time.perf_counter() - started
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=ENGINE_CONCURRENCY) as pool:
-        pairs = list(pool.map(timed, items))
-    wall = time.perf_counter() - started
-    return [p[0] for p in pairs], [p[1] for p in pairs], wall
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
-
-
 def parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def process_cpu(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process, all threads (Linux /proc), else None."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass
@@ -192,24 +157,6 @@ def arm_latency(console: EmulatorClient, latency_ms: int) -> None:
 
 
 # -- engine-shaped requests ---------------------------------------------------------
-
-
-def news_for(name: str) -> dict[str, Any]:
-    return {"name": name, "models": MODELS, "maxUsage": 1000, "__provider": PROVIDER}
-
-
-def check_request(name: str) -> provider_pb2.CheckRequest:
-    return wire.check_request(urn(name), {}, news_for(name))
-
-
-def create_request(name: str, inputs: dict[str, Any]) -> provider_pb2.CreateRequest:
-    return wire.create_request(urn(name), inputs)
-
-
-def read_request(
-    name: str, key_id: str, outputs: dict[str, Any], inputs: dict[str, Any]
-) -> provider_pb2.ReadRequest:
-    return wire.read_request(key_id, urn(name), outputs, inputs)
 
 
 @dataclass
@@ -491,23 +438,6 @@ def measure_grpc_floor(up: ProviderServer, console: EmulatorClient, samples: int
 # -- report -------------------------------------------------------------------------
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join("-" * w for w in widths)
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return "\n".join([fmt(headers), line, *(fmt(r) for r in rows)])
-
-
 @dataclass
 class Results:
     sizes: list[SizeResult]
@@ -515,13 +445,6 @@ class Results:
     floor: GrpcFloor
     imports: list[ImportResult]
     load: tuple[float, float]  # 1-minute load average at the start and at the end
-
-
-def load_average() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return math.nan
 
 
 def cpu_cells(cpu: Cpu, calls: int) -> list[str]:
