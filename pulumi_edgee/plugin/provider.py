@@ -28,7 +28,7 @@ from .._version import __version__
 from ..functions import GET_API_KEY, GET_API_KEYS
 from ..properties import Change
 from ..redaction import redact, secret_values
-from ..registry import API_KEY, BY_TOKEN, Resource
+from ..registry import API_KEY, BY_TOKEN, RESOURCES, Resource
 from ..results import Diff, Kind, PropertyChange
 from ..session import Session, session_for
 from ..settings import (
@@ -100,12 +100,26 @@ def _secret_inputs(request: object) -> tuple[str, ...]:
 def _failures(
     request: object, failures: Iterable[tuple[str, str]]
 ) -> list[provider_pb2.CheckFailure]:
-    """Check failures for the engine, with the request's secret values masked."""
+    """Check failures for the engine, in the schema's words, with the request's secret
+    values masked."""
     secrets = _secret_inputs(request)
     return [
-        provider_pb2.CheckFailure(property=prop, reason=redact(reason, secrets))
+        provider_pb2.CheckFailure(property=prop, reason=redact(_schema_words(reason), secrets))
         for prop, reason in failures
     ]
+
+
+# The reasons name properties as Python programs spell them (`max_usage`); every other
+# language spells them as the schema does (`maxUsage`).
+_SCHEMA_SPELLING = {
+    f"`{p.python}`": f"`{p.wire}`" for row in RESOURCES for p in row.props if p.python != p.wire
+}
+
+
+def _schema_words(reason: str) -> str:
+    for python, wire in _SCHEMA_SPELLING.items():
+        reason = reason.replace(python, wire)
+    return reason
 
 
 def _schema_text() -> str:

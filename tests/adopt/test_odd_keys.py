@@ -92,6 +92,6 @@ def test_adopting_odd_keys_checks_before_it_changes_anything(env: Stack) -> None
 
     with pytest.raises((EngineError, ProviderCallError)) as refused:
         engine.up({"late": {"adoptId": ids["past-9999"], "name": "late"}})
-    assert "expires_in_days" in str(refused.value)
+    assert "expiresInDays" in str(refused.value), "in the schema's words"
     assert env.live()[ids["past-9999"]]["name"] == "past-9999", "nothing was changed"
     env.leaks.record_all("plugin stderr", engine.stderr)

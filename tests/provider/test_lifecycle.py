@@ -1,5 +1,6 @@
-"""The ApiKey lifecycle through the real dynamic provider server, call by call as the
-engine makes them (see the reference on how the engine drives a dynamic provider)."""
+"""The ApiKey lifecycle call by call as the engine makes them, through the real server of
+each front door (the dynamic provider's and the plugin's: the `engine` fixture runs every
+test once per door), and what only the dynamic provider has (its payload)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pulumi.runtime.rpc import UNKNOWN
 from pulumi_edgee.testing import EmulatorHandle, configured_server
 from pulumi_edgee.testing.provider_server import ProviderCallError
 
-from .support import ORGANIZATION, PROVIDER, TOKEN, ProviderSteps, urn
+from .support import ORGANIZATION, PROVIDER, TOKEN, ProviderSteps
+
+DYNAMIC_ONLY = pytest.mark.parametrize("door", ["dynamic"], indirect=True)
 
 
 def live_keys(emulator: EmulatorHandle) -> dict[str, dict[str, object]]:
@@ -38,7 +41,7 @@ def test_preview_with_unknown_inputs_calls_only_check_and_diff(
     calls_before = len(engine.server.calls)
     checked = engine.check("preview-base", {"name": UNKNOWN, "type": UNKNOWN}, olds=inputs)
     assert checked.failures == []
-    diff = engine.server.diff(key_id, urn("preview-base"), outputs, checked.inputs, inputs)
+    diff = engine.server.diff(key_id, engine.urn("preview-base"), outputs, checked.inputs, inputs)
     assert diff.changes == "some"
     assert sorted(diff.replaces) == ["type"], "an unknown replace-only input may replace"
     assert engine.server.calls[calls_before:] == ["Check", "Diff"]
@@ -58,20 +61,19 @@ def test_bad_input_gives_one_check_failure_per_property(engine: ProviderSteps) -
         },
     )
     failures = dict(checked.failures)
-    assert sorted(failures) == [
-        "coding_assistant",
-        "email",
-        "expires_in_days",
-        "max_usage",
-        "models",
-        "name",
-    ], "each property named once, as the Python program names it"
-    assert failures["max_usage"].startswith("should be greater than or equal to 1. Set `max_usage`")
+    wire = ["codingAssistant", "email", "expiresInDays", "maxUsage", "models", "name"]
+    assert sorted(failures) == sorted(map(engine.prop, wire)), (
+        "each property named once, as the program's language names it"
+    )
+    limit = failures[engine.prop("maxUsage")]
+    assert limit.startswith(
+        f"should be greater than or equal to 1. Set `{engine.prop('maxUsage')}`"
+    )
     assert "author/model" in failures["models"]
     checked = engine.check("agent", {"name": "agent", "type": "coding_agent"})
-    assert [p for p, _ in checked.failures] == ["coding_assistant"]
+    assert [p for p, _ in checked.failures] == [engine.prop("codingAssistant")]
     checked = engine.check("api", {"name": "api", "codingAssistant": "codex"})
-    assert [p for p, _ in checked.failures] == ["coding_assistant"]
+    assert [p for p, _ in checked.failures] == [engine.prop("codingAssistant")]
     checked = engine.check("list", {"name": "list", "models": "openai/gpt-5.2"})
     assert [reason.split(".")[0] for _, reason in checked.failures] == ["should be a list"]
 
@@ -99,7 +101,8 @@ def test_create_returns_every_output_with_the_key_secret(
     assert outputs["organizationId"] == "org_1"
     assert outputs["createdAt"].endswith("Z")
     assert outputs["expiresAt"].endswith("Z")
-    assert outputs["__provider"] == PROVIDER
+    if engine.door.provider_in_bags:
+        assert outputs["__provider"] == PROVIDER
     assert inputs["type"] == "api", "check fills the default"
 
 
@@ -111,9 +114,9 @@ def test_in_place_updates_keep_the_key(
     )
     news = {**inputs, "name": "new name", "models": ["b/y", "a/x", "a/x"], "maxUsage": 20}
     checked = engine.check("renamed", news, olds=inputs)
-    diff = engine.server.diff(key_id, urn("renamed"), outputs, checked.inputs, inputs)
+    diff = engine.server.diff(key_id, engine.urn("renamed"), outputs, checked.inputs, inputs)
     assert (diff.changes, diff.replaces) == ("some", [])
-    updated = engine.server.update(key_id, urn("renamed"), outputs, checked.inputs, inputs)
+    updated = engine.server.update(key_id, engine.urn("renamed"), outputs, checked.inputs, inputs)
     assert updated.secret_keys == {"key"}
     assert updated.outputs["key"] == outputs["key"], "update must carry the one-time secret"
     live = live_keys(emulator_module)[key_id]
@@ -132,7 +135,7 @@ def test_every_update_path_returns_the_key_as_a_secret(
     for change in ({"rotateEveryDays": 20}, {"email": "owner@example.com"}, {"maxUsage": 5}):
         news = {**inputs, **change}
         checked = engine.check("paths", news, olds=inputs)
-        updated = engine.server.update(key_id, urn("paths"), outputs, checked.inputs, inputs)
+        updated = engine.server.update(key_id, engine.urn("paths"), outputs, checked.inputs, inputs)
         assert "key" in updated.secret_keys, change
         assert updated.outputs["key"] == outputs["key"]
         engine.record_outputs(f"update {change}", updated.outputs)
@@ -152,17 +155,18 @@ def test_a_name_of_the_marker_form_is_refused_at_preview(engine: ProviderSteps) 
 def test_reordered_or_duplicated_models_are_no_change(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("models", name="m", models=["a/x", "b/y"])
     checked = engine.check("models", {**inputs, "models": ["b/y", "a/x", "b/y"]}, olds=inputs)
-    diff = engine.server.diff(key_id, urn("models"), outputs, checked.inputs, inputs)
+    diff = engine.server.diff(key_id, engine.urn("models"), outputs, checked.inputs, inputs)
     assert diff.changes == "none"
 
 
+@DYNAMIC_ONLY
 def test_provider_payload_alone_is_no_change(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("payload", name="p")
     olds = {**outputs, "__provider": "c29tZXRoaW5nIGVsc2U="}
     checked = engine.check("payload", inputs, olds=inputs)
-    assert engine.server.diff(key_id, urn("payload"), olds, checked.inputs, inputs).changes == (
-        "none"
-    )
+    assert engine.server.diff(
+        key_id, engine.urn("payload"), olds, checked.inputs, inputs
+    ).changes == ("none")
 
 
 def test_type_change_replaces_create_before_delete(
@@ -171,13 +175,13 @@ def test_type_change_replaces_create_before_delete(
     old_id, outputs, inputs = engine.create("agent", name="agent")
     news = {**inputs, "type": "coding_agent", "codingAssistant": "claude_code"}
     checked = engine.check("agent", news, olds=inputs)
-    diff = engine.server.diff(old_id, urn("agent"), outputs, checked.inputs, inputs)
+    diff = engine.server.diff(old_id, engine.urn("agent"), outputs, checked.inputs, inputs)
     assert diff.changes == "some"
     assert sorted(diff.replaces) == ["codingAssistant", "type"]
     assert diff.delete_before_replace is False
     new_id, new_outputs, _ = engine.create("agent", **news)
     assert {old_id, new_id} <= set(live_keys(emulator_module)), "both exist between steps"
-    engine.server.delete(old_id, urn("agent"), outputs)
+    engine.server.delete(old_id, engine.urn("agent"), outputs)
     keys = live_keys(emulator_module)
     assert new_id in keys
     assert old_id not in keys
@@ -188,7 +192,7 @@ def test_type_change_replaces_create_before_delete(
 def test_expiry_change_replaces(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("expiry", name="e", expiresInDays=30)
     checked = engine.check("expiry", {**inputs, "expiresInDays": 60}, olds=inputs)
-    diff = engine.server.diff(key_id, urn("expiry"), outputs, checked.inputs, inputs)
+    diff = engine.server.diff(key_id, engine.urn("expiry"), outputs, checked.inputs, inputs)
     assert diff.replaces == ["expiresInDays"]
 
 
@@ -200,7 +204,7 @@ def test_inactive_key_is_created_disabled_and_can_be_enabled(
     assert live_keys(emulator_module)[key_id]["active"] is False
     news = {**inputs, "active": True}
     checked = engine.check("off", news, olds=inputs)
-    updated = engine.server.update(key_id, urn("off"), outputs, checked.inputs, inputs)
+    updated = engine.server.update(key_id, engine.urn("off"), outputs, checked.inputs, inputs)
     assert updated.outputs["active"] is True
     assert live_keys(emulator_module)[key_id]["active"] is True
 
@@ -211,22 +215,22 @@ def test_refresh_shows_out_of_band_changes_as_drift(
     key_id, outputs, inputs = engine.create("drift", name="declared", maxUsage=50)
     with console(emulator_module) as api:
         api.post(f"/api_keys/{key_id}", json={"name": "changed by hand", "active": False})
-    read = engine.server.read(key_id, urn("drift"), outputs, inputs)
+    read = engine.server.read(key_id, engine.urn("drift"), outputs, inputs)
     assert read.id == key_id
     assert read.secret_keys == {"key"}
     assert read.outputs["key"] == outputs["key"], "refresh keeps the secret from state"
     assert (read.outputs["name"], read.outputs["active"]) == ("changed by hand", False)
     assert read.outputs["maxUsage"] == 50
-    diff = engine.server.diff(key_id, urn("drift"), read.outputs, inputs, inputs)
+    diff = engine.server.diff(key_id, engine.urn("drift"), read.outputs, inputs, inputs)
     assert (diff.changes, diff.replaces) == ("some", []), "the next preview shows the drift"
-    repaired = engine.server.update(key_id, urn("drift"), read.outputs, inputs, inputs)
+    repaired = engine.server.update(key_id, engine.urn("drift"), read.outputs, inputs, inputs)
     assert (repaired.outputs["name"], repaired.outputs["active"]) == ("declared", True)
 
 
 def test_refresh_reveals_the_key_when_state_lost_it(engine: ProviderSteps) -> None:
     key_id, outputs, inputs = engine.create("reveal", name="reveal")
     without_key = {k: v for k, v in outputs.items() if k != "key"}
-    read = engine.server.read(key_id, urn("reveal"), without_key, inputs)
+    read = engine.server.read(key_id, engine.urn("reveal"), without_key, inputs)
     assert read.outputs["key"] == outputs["key"]
     assert read.secret_keys == {"key"}
 
@@ -237,7 +241,7 @@ def test_refresh_drops_a_key_deleted_out_of_band(
     key_id, outputs, inputs = engine.create("gone", name="gone")
     with console(emulator_module) as api:
         assert api.delete(f"/api_keys/{key_id}").is_success
-    read = engine.server.read(key_id, urn("gone"), outputs, inputs)
+    read = engine.server.read(key_id, engine.urn("gone"), outputs, inputs)
     assert read.id == ""
 
 
@@ -245,9 +249,9 @@ def test_destroy_and_destroy_of_an_already_deleted_key(
     engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
     key_id, outputs, _ = engine.create("destroy", name="destroy")
-    engine.server.delete(key_id, urn("destroy"), outputs)
+    engine.server.delete(key_id, engine.urn("destroy"), outputs)
     assert key_id not in live_keys(emulator_module)
-    engine.server.delete(key_id, urn("destroy"), outputs)
+    engine.server.delete(key_id, engine.urn("destroy"), outputs)
 
 
 def test_console_validation_error_is_clear_and_secret_free(
@@ -257,7 +261,9 @@ def test_console_validation_error_is_clear_and_secret_free(
     emulator_module.add_fault("server_error", method="POST", path=r".*/api_keys/.*", count=None)
     try:
         with pytest.raises(ProviderCallError) as caught:
-            engine.server.update(key_id, urn("conflict"), outputs, {**inputs, "name": "d"}, inputs)
+            engine.server.update(
+                key_id, engine.urn("conflict"), outputs, {**inputs, "name": "d"}, inputs
+            )
     finally:
         emulator_module.clear_faults()
     assert f"updating API key {key_id} failed" in caught.value.details
@@ -330,14 +336,15 @@ def test_a_forced_replacement_never_adopts_the_key_it_replaces(
 ) -> None:
     """`pulumi up --replace`: same inputs, so the old key matches the new one's settings."""
     old_id, outputs, inputs = engine.create("forced", name="forced replacement")
-    engine.server.diff(old_id, urn("forced"), outputs, inputs, inputs)
+    engine.server.diff(old_id, engine.urn("forced"), outputs, inputs, inputs)
     emulator_module.add_fault("drop_connection", method="POST", path=r".*/api_keys")
     new_id, _, _ = engine.create("forced", name="forced replacement")
     assert new_id != old_id
-    engine.server.delete(old_id, urn("forced"), outputs)
+    engine.server.delete(old_id, engine.urn("forced"), outputs)
     assert new_id in live_keys(emulator_module)
 
 
+@DYNAMIC_ONLY
 def test_a_wrong_organization_never_drops_or_orphans_keys(
     engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:
@@ -349,12 +356,12 @@ def test_a_wrong_organization_never_drops_or_orphans_keys(
         # State without the organization (as after an import): the 404 speaks.
         unplaced = {k: v for k, v in outputs.items() if k != "organizationId"}
         with pytest.raises(ProviderCallError) as refreshed:
-            wrong.read(key_id, urn("org"), unplaced, inputs)
+            wrong.read(key_id, engine.urn("org"), unplaced, inputs)
         with pytest.raises(ProviderCallError) as destroyed:
-            wrong.delete(key_id, urn("org"), unplaced)
+            wrong.delete(key_id, engine.urn("org"), unplaced)
         # State that names the organization: refused before any request.
         with pytest.raises(ProviderCallError) as guarded:
-            wrong.delete(key_id, urn("org"), outputs)
+            wrong.delete(key_id, engine.urn("org"), outputs)
         engine.leaks.record("wrong org server", wrong.stderr_text() + wrong.stdout_text())
     for error in (refreshed.value, destroyed.value):
         assert "Organization 'org_typo' was not found" in error.details
