@@ -23,6 +23,7 @@ def _failed(result: Any, env: Stack | None = None) -> str:
     return str(result.error)
 
 
+@pytest.mark.slow
 def test_adoption_recovers_the_secret_and_converges_settings(env: Stack) -> None:
     made = env.console_create(name="Legacy", models=["openai/gpt-5.2"], max_usage=10)
     stack = env.runner(fresh=True)  # destroy runs in a process of its own
@@ -211,6 +212,7 @@ def test_replacing_an_adopted_key_creates_a_new_one(env: Stack) -> None:
     assert new.outputs["key"] == live[new.id]["key"]
 
 
+@pytest.mark.slow
 def test_an_adoption_that_fails_midway_is_finished_by_the_next_up(env: Stack) -> None:
     made = env.console_create(name="before", max_usage=5)
     stack = env.runner()

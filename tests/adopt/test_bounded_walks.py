@@ -36,6 +36,7 @@ def growing(env: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
     return env
 
 
+@pytest.mark.slow
 def test_python_lookups_end_by_the_deadline(growing: Stack) -> None:
     real = next(iter(growing.live()))
     stack = growing.runner(PROGRAMS / "lookups", keyId=real, keyName="real")
@@ -47,6 +48,7 @@ def test_python_lookups_end_by_the_deadline(growing: Stack) -> None:
     growing.leaks.record("program error", result.error)
 
 
+@pytest.mark.slow
 def test_the_adoption_check_ends_by_the_deadline(growing: Stack) -> None:
     real = next(iter(growing.live()))
     stack = growing.runner(EDGEE_STEP_DEADLINE_SECONDS=DEADLINE)
@@ -57,6 +59,7 @@ def test_the_adoption_check_ends_by_the_deadline(growing: Stack) -> None:
     growing.leaks.record("preview", result.logs)
 
 
+@pytest.mark.slow
 def test_plugin_functions_end_by_the_deadline(growing: Stack) -> None:
     engine = PluginEngine(
         config={
@@ -79,6 +82,7 @@ def test_plugin_functions_end_by_the_deadline(growing: Stack) -> None:
     growing.leaks.record_all("plugin stderr", engine.stderr)
 
 
+@pytest.mark.slow
 def test_the_code_generator_ends_by_the_deadline(growing: Stack) -> None:
     started = time.monotonic()
     generated = subprocess.run(

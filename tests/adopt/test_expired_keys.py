@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from pulumi_edgee.testing.plugin import PluginEngine
 
 from .support import ORGANIZATION, TOKEN, Stack, ok, ops, set_keys
@@ -19,6 +21,7 @@ def warned(logs: str, key_id: str) -> bool:
     return f"edgee: warning: API key {key_id} expired at" in logs
 
 
+@pytest.mark.slow
 def test_the_dynamic_resource_says_a_key_expired(env: Stack) -> None:
     stack = env.runner(fresh=True)
     set_keys(stack, {"old": {"name": "old", "expires_in_days": 1}, "fine": {"name": "fine"}})
@@ -40,6 +43,7 @@ def test_the_dynamic_resource_says_a_key_expired(env: Stack) -> None:
     assert stack.state.get("old").outputs["expired"] is True
 
 
+@pytest.mark.slow
 def test_an_expired_key_is_due_for_rotation(env: Stack) -> None:
     stack = env.runner(fresh=True)
     keys = {"k": {"name": "k", "expires_in_days": 2, "rotate_before_expiry_days": 1}}
@@ -70,6 +74,7 @@ def test_adopting_an_expired_key_warns(env: Stack) -> None:
     assert "the stack now holds a key that does not work" in up.logs
 
 
+@pytest.mark.slow
 def test_the_plugin_says_a_key_expired(env: Stack) -> None:
     engine = PluginEngine(
         config={"apiToken": TOKEN, "organizationId": ORGANIZATION, "consoleUrl": env.emulator.url},

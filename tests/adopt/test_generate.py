@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .support import ORGANIZATION, TOKEN, Stack, ok, ops
 
@@ -61,6 +62,7 @@ def _generate(env: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_generated_code_adopts_twenty_keys_with_no_create_or_replacement(
     env: Stack, tmp_path: Path
 ) -> None:
@@ -97,6 +99,7 @@ def test_generated_code_adopts_twenty_keys_with_no_create_or_replacement(
     assert ops(ok(stack.preview(), env, stack)) == dict.fromkeys(ops(up), "same")
 
 
+@pytest.mark.slow
 def test_filters_and_errors(env: Stack) -> None:
     for n in range(3):
         env.console_create(name=f"prod-{n}")

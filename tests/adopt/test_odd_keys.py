@@ -76,6 +76,7 @@ def test_the_code_generator_declares_odd_keys(env: Stack) -> None:
     assert compiled.returncode == 0
 
 
+@pytest.mark.slow
 def test_adopting_odd_keys_checks_before_it_changes_anything(env: Stack) -> None:
     ids = _insert_odd(env)
     engine = _engine(env)

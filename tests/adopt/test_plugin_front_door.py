@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from pulumi_edgee.testing.plugin import PluginEngine
 
 from .support import ORGANIZATION, TOKEN, Stack
@@ -18,6 +20,7 @@ NO_ENV = {
 }
 
 
+@pytest.mark.slow
 def test_adopt_then_rotate_through_the_plugin(env: Stack) -> None:
     env.clock.offset = -timedelta(days=25)
     made = env.console_create(name="legacy", expires_in_days=30)

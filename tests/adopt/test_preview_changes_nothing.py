@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from pulumi_edgee import markers
 
 from .support import PROGRAMS, Stack, ok, set_keys
 
 
+@pytest.mark.slow
 def test_lookups_and_adoption_checks_leave_leftovers_to_a_write(env: Stack) -> None:
     expired = f"{markers.PREFIX}{'cd' * 16}:{int(time.time()) - 3600}"
     leftover = env.emulator.insert_key(name=expired)

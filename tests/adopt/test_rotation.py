@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pulumi.output import Unknown
 
 from pulumi_edgee.testing import configured_server
@@ -25,6 +26,7 @@ def _made_at(env: Stack, stack: Any, age: timedelta) -> None:
     env.clock.offset = timedelta()
 
 
+@pytest.mark.slow
 def test_rotation_before_expiry_replaces_the_key_new_one_first(env: Stack) -> None:
     stack = env.runner(fresh=True)  # the notice is in each command's provider output
     keys = {
@@ -105,6 +107,7 @@ def test_unknown_rotation_settings_decide_nothing_in_preview(env: Stack) -> None
         env.leaks.record("server output", server.stdout_text() + server.stderr_text())
 
 
+@pytest.mark.slow
 def test_an_interrupted_rotation_keeps_the_old_key_and_the_next_up_finishes_it(
     env: Stack,
 ) -> None:

@@ -52,6 +52,7 @@ def _dynamic(env: Stack, props: dict[str, Any], *, preview: bool) -> str:
     return str(result.error)
 
 
+@pytest.mark.slow
 def test_the_dynamic_provider_keeps_secret_inputs_out_of_failures(env: Stack) -> None:
     for props in (INVALID, VALID, ADOPTING):
         env.leaks.add_secrets(*_values(props))
@@ -70,6 +71,7 @@ def _plugin(env: Stack, engine: PluginEngine, props: dict[str, Any]) -> str:
     return str(failed.value)
 
 
+@pytest.mark.slow
 def test_the_plugin_keeps_secret_inputs_out_of_failures(env: Stack) -> None:
     for props in (INVALID, VALID, ADOPTING):
         env.leaks.add_secrets(*_values(props))

@@ -289,6 +289,7 @@ def test_https_is_required_off_loopback() -> None:
 # -- retries ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_read_retries_429_after_retry_after(
     emulator: EmulatorHandle, client: ConsoleClient
 ) -> None:

@@ -102,6 +102,7 @@ def client(url: str, **kwargs: object) -> ConsoleClient:
     return ConsoleClient(url, "org_1", TOKEN, retry=policy, **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_a_dripping_answer_is_cut_off_at_the_request_deadline() -> None:
     body = json.dumps({"data": [], "has_more": False}).encode() + b" " * 200
     with hostile_server(drip(body, interval=0.1, stop_after=30)) as url:
@@ -115,6 +116,7 @@ def test_a_dripping_answer_is_cut_off_at_the_request_deadline() -> None:
     assert TOKEN not in str(info.value)
 
 
+@pytest.mark.slow
 def test_a_dripping_create_answer_is_an_unknown_outcome_at_the_deadline() -> None:
     with hostile_server(drip(b"{" + b" " * 500 + b"}", 0.1, stop_after=30)) as url:
         started = time.monotonic()
@@ -124,6 +126,7 @@ def test_a_dripping_create_answer_is_an_unknown_outcome_at_the_deadline() -> Non
     assert isinstance(info.value.cause, DeadlineExceededError)
 
 
+@pytest.mark.slow
 def test_a_step_budget_bounds_retries_and_requests_together() -> None:
     body = b'{"data": []}' + b" " * 500
     with hostile_server(drip(body, 0.1, stop_after=30)) as url:

@@ -45,6 +45,7 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
 # --------------------------------------------------------------------------- late_apply
 
 
+@pytest.mark.slow
 def test_late_apply_applies_after_the_client_gave_up_without_blocking_others(
     emu: EmulatorHandle, api: httpx.Client
 ) -> None:
@@ -96,6 +97,7 @@ def test_apply_then_garble_with_a_given_status_and_body(
 # --------------------------------------------------------------------------- slow_drip
 
 
+@pytest.mark.slow
 def test_slow_drip_sends_the_whole_answer_byte_by_byte_and_applies(
     emu: EmulatorHandle, api: httpx.Client
 ) -> None:

@@ -280,6 +280,7 @@ def test_connections_beyond_the_worker_pool_wait_for_a_free_worker() -> None:
         assert server.worker_threads == 2
 
 
+@pytest.mark.slow
 def test_slow_and_silent_clients_cannot_hold_the_workers() -> None:
     """300 connections (more than the workers) that never finish a request, half of
     them silent, half stopped in the middle of their headers: each is closed once its

@@ -29,6 +29,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.engine)
+            item.add_marker(pytest.mark.slow)  # a CLI command takes seconds
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ def assert_consistent(
     assert found == [], "\n".join(f"{f.category}: {f.detail}" for f in found)
 
 
+@pytest.mark.slow
 def test_update_applied_then_failed_keeps_the_old_state_until_a_rerun(
     harness: fs.Harness,
 ) -> None:
@@ -61,6 +62,7 @@ def test_update_applied_then_failed_keeps_the_old_state_until_a_rerun(
     assert_consistent(harness, stack, program)
 
 
+@pytest.mark.slow
 def test_destroy_with_dropped_connections_keeps_the_keys_until_a_rerun(
     harness: fs.Harness,
 ) -> None:
@@ -81,6 +83,7 @@ def test_destroy_with_dropped_connections_keeps_the_keys_until_a_rerun(
     assert harness.live_keys() == {}
 
 
+@pytest.mark.slow
 def test_refresh_during_a_5xx_storm_fails_clearly_and_keeps_the_resource(
     harness: fs.Harness,
 ) -> None:
@@ -105,6 +108,7 @@ def test_refresh_during_a_5xx_storm_fails_clearly_and_keeps_the_resource(
     assert_consistent(harness, stack, None)
 
 
+@pytest.mark.slow
 def test_429_burst_with_retry_after_on_create_waits_and_creates_once(
     harness: fs.Harness,
 ) -> None:
@@ -144,6 +148,7 @@ def test_create_whose_answer_is_lost_adopts_the_key_it_made(
     assert_consistent(harness, stack, program)
 
 
+@pytest.mark.slow
 def test_replacement_whose_old_key_cannot_be_deleted_is_finished_by_a_rerun(
     harness: fs.Harness,
 ) -> None:
@@ -165,6 +170,7 @@ def test_replacement_whose_old_key_cannot_be_deleted_is_finished_by_a_rerun(
     assert_consistent(harness, stack, program)
 
 
+@pytest.mark.slow
 def test_inactive_key_whose_disabling_fails_is_removed_not_left_working(
     harness: fs.Harness,
 ) -> None:
@@ -276,6 +282,7 @@ def test_a_rename_acknowledged_but_not_applied_never_reaches_the_state(
     assert_consistent(harness, stack, program)
 
 
+@pytest.mark.slow
 def test_a_new_key_that_can_be_neither_finished_nor_deleted_is_named_for_removal(
     harness: fs.Harness,
 ) -> None:
@@ -309,6 +316,7 @@ def test_an_update_acknowledged_but_not_applied_fails_and_a_rerun_applies_it(
     assert_consistent(harness, stack, program)
 
 
+@pytest.mark.slow
 def test_a_key_whose_secret_cannot_be_recovered_is_removed_and_a_rerun_repairs(
     harness: fs.Harness,
 ) -> None:

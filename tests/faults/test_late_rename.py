@@ -24,6 +24,7 @@ KEYS = r"/v1/organizations/[^/]+/api_keys"
 TOKEN = "tok_late_rename_5e1a9c"
 
 
+@pytest.mark.slow
 def test_the_marker_goes_back_only_once_a_lost_rename_can_no_longer_land() -> None:
     budgets = {
         "EDGEE_REQUEST_DEADLINE_SECONDS": "2",

@@ -108,6 +108,7 @@ def test_the_generator_mixes_in_both_kinds_and_leaves_the_other_steps_as_they_we
             assert mixed.second_stack or mixed.faults == step.faults
 
 
+@pytest.mark.slow
 def test_a_scenario_with_a_second_stack_and_another_organization_runs_clean(
     harness: fs.Harness,
 ) -> None:

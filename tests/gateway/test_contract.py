@@ -106,6 +106,7 @@ def shared_stand_in() -> Iterator[tuple[StandIn, str]]:
         print(f"property run: {len(log)} requests, statuses {statuses}")
 
 
+@pytest.mark.slow
 @SCHEMA.parametrize()
 @settings(
     max_examples=20,

@@ -32,6 +32,7 @@ def run_demo(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
     return code, out, err
 
 
+@pytest.mark.slow
 def test_the_demo_proves_each_step(capsys: pytest.CaptureFixture[str]) -> None:
     """The README's main job: the refresh shows the Console change, the next up repairs
     it in place, each key is used at the Gateway after each step, nothing secret is
@@ -62,6 +63,7 @@ def test_the_demo_proves_each_step(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ek_test_" not in out + err, "the demo prints no secret"
 
 
+@pytest.mark.slow
 def test_the_demo_fails_when_a_step_has_no_effect(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -80,6 +82,7 @@ def test_the_demo_fails_when_a_step_has_no_effect(
     assert "== pulumi refresh" not in out, "the demo stops at the failed step"
 
 
+@pytest.mark.slow
 def test_the_demo_fails_when_the_refresh_finds_nothing(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

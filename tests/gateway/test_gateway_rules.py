@@ -151,6 +151,7 @@ def test_a_key_without_max_usage_has_no_limit(stand_in: StandIn) -> None:
     assert ask_gateway(stand_in.url, key["key"], "openai/gpt-5.2").answered
 
 
+@pytest.mark.slow
 def test_concurrent_calls_never_spend_past_the_limit(stand_in: StandIn) -> None:
     key = stand_in.create_key(max_usage=1)
     stand_in.set_spend(key["id"], 0.95)

@@ -105,6 +105,7 @@ def application(stand_in: StandIn, secret: str) -> Iterator[list[GatewayOutcome]
             running.result()  # an error in the application fails the test
 
 
+@pytest.mark.slow
 def test_every_lifecycle_step_as_the_official_client_sees_it(
     stack: tuple[StandIn, ProgramRunner, LeakDetector],
 ) -> None:
@@ -152,6 +153,7 @@ def test_every_lifecycle_step_as_the_official_client_sees_it(
     assert stand_in.app.checked >= 10
 
 
+@pytest.mark.slow
 def test_a_rotation_hands_the_application_a_working_key_before_the_old_one_dies(
     stack: tuple[StandIn, ProgramRunner, LeakDetector],
 ) -> None:
@@ -209,6 +211,7 @@ def test_a_rotation_hands_the_application_a_working_key_before_the_old_one_dies(
     assert str(again.outputs["app-key"].value) == new
 
 
+@pytest.mark.slow
 def test_an_adopted_key_keeps_working_throughout_adoption(
     stack: tuple[StandIn, ProgramRunner, LeakDetector],
 ) -> None:

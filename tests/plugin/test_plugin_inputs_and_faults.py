@@ -114,6 +114,7 @@ def test_a_secret_input_stays_secret_in_every_answer(plugin: PluginProcess) -> N
     plugin.delete(created.id, URN, created.outputs)
 
 
+@pytest.mark.slow
 def test_a_failed_update_keeps_state_and_the_next_up_repairs_it(emulator: EmulatorHandle) -> None:
     engine = engine_for(emulator)
     engine.up({"backend": {"name": "backend", "maxUsage": 10}})
@@ -131,6 +132,7 @@ def test_a_failed_update_keeps_state_and_the_next_up_repairs_it(emulator: Emulat
     assert (live["id"], live["max_usage"]) == (key_id, 20)
 
 
+@pytest.mark.slow
 def test_rate_limits_are_waited_out(emulator: EmulatorHandle) -> None:
     emulator.add_fault("rate_limit", method="GET", path=KEYS, count=2, retry_after=0)
     engine = engine_for(emulator)
@@ -191,6 +193,7 @@ def test_a_refusal_of_the_lifecycle_is_a_failed_precondition(plugin: PluginProce
     assert "belongs to organization 'org_other'" in refused.value.details
 
 
+@pytest.mark.slow
 def test_an_unreachable_console_does_not_fail_the_configuration_check() -> None:
     """Only a refused token or organization fails CheckConfig: a Console the probe cannot
     reach may be a passing fault, which the steps meet with their retries and name."""

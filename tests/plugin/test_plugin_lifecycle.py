@@ -107,6 +107,7 @@ def test_started_as_the_engine_starts_it() -> None:
         assert plugin.stdout_text() == ""
 
 
+@pytest.mark.slow
 def test_preview_up_update_replace_refresh_destroy(
     emulator_module: EmulatorHandle, console: httpx.Client, leaks: LeakDetector
 ) -> None:
@@ -185,6 +186,7 @@ def test_preview_up_update_replace_refresh_destroy(
     record(leaks, engine)
 
 
+@pytest.mark.slow
 def test_import_by_id_recovers_the_secret_and_matches_the_program(
     emulator_module: EmulatorHandle, console: httpx.Client, leaks: LeakDetector
 ) -> None:
@@ -236,6 +238,7 @@ def test_import_by_id_recovers_the_secret_and_matches_the_program(
     record(leaks, engine)
 
 
+@pytest.mark.slow
 def test_functions(
     emulator_module: EmulatorHandle, console: httpx.Client, leaks: LeakDetector
 ) -> None:
@@ -280,6 +283,7 @@ def test_functions(
     record(leaks, engine)
 
 
+@pytest.mark.slow
 def test_config_is_checked_before_any_key_is_touched(
     emulator_module: EmulatorHandle, console: httpx.Client, leaks: LeakDetector
 ) -> None:
@@ -346,6 +350,14 @@ def test_config_diff_and_secret_marking(emulator_module: EmulatorHandle) -> None
 EQUIVALENT, MOVED = "no change", "replaces"
 
 
+@pytest.fixture(scope="module")
+def idle_plugin() -> Iterator[PluginProcess]:
+    """One plugin process, never configured: DiffConfig, and Diff against old state, need
+    no settings (the engine sends them before Configure, or with the command's)."""
+    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
+        yield plugin
+
+
 @pytest.mark.parametrize(
     ("setting", "old", "new", "expected"),
     [
@@ -363,19 +375,19 @@ EQUIVALENT, MOVED = "no change", "replaces"
     ],
 )
 def test_settings_are_compared_as_resolution_reads_them(
-    setting: str, old: str, new: str, expected: str
+    idle_plugin: PluginProcess, setting: str, old: str, new: str, expected: str
 ) -> None:
     """Spellings that settings resolution reads as one value never replace the provider
     (which would replace every key and rotate every secret); a real change of place does."""
-    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
-        base = {"apiToken": TOKEN, "organizationId": "org_1", "consoleUrl": "https://api.edgee.app"}
-        answer = plugin.diff_config({**base, setting: old}, {**base, setting: new})
-        if expected == EQUIVALENT:
-            assert (answer.changes, answer.replaces) == ("none", [])
-        else:
-            assert answer.replaces == [setting]
+    base = {"apiToken": TOKEN, "organizationId": "org_1", "consoleUrl": "https://api.edgee.app"}
+    answer = idle_plugin.diff_config({**base, setting: old}, {**base, setting: new})
+    if expected == EQUIVALENT:
+        assert (answer.changes, answer.replaces) == ("none", [])
+    else:
+        assert answer.replaces == [setting]
 
 
+@pytest.mark.slow
 def test_console_failures_reach_the_engine_as_one_line_with_a_code(
     emulator_module: EmulatorHandle, console: httpx.Client, leaks: LeakDetector
 ) -> None:
@@ -397,29 +409,27 @@ def test_console_failures_reach_the_engine_as_one_line_with_a_code(
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 1e300])
-def test_an_absurd_day_count_in_a_diff_is_no_internal_error(value: float) -> None:
+def test_an_absurd_day_count_in_a_diff_is_no_internal_error(
+    idle_plugin: PluginProcess, value: float
+) -> None:
     """The engine diffs against old state as it stands: a rotation setting of infinity
     (or NaN) there asks for no rotation instead of failing with a library's text."""
-    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
-        urn = "urn:pulumi:dev::p::edgee:index:ApiKey::k"
-        olds = {
-            "name": "a",
-            "createdAt": "2026-01-01T00:00:00Z",
-            "expiresAt": "2026-02-01T00:00:00Z",
-        }
-        for setting in ("rotateEveryDays", "rotateBeforeExpiryDays"):
-            answer = plugin.diff("key_1", urn, olds, {"name": "a", setting: value}, {})
-            due = value == 1e300 and setting == "rotateBeforeExpiryDays"  # every expiry is near
-            assert answer.replaces == ([setting] if due else [])
+    urn = "urn:pulumi:dev::p::edgee:index:ApiKey::k"
+    olds = {"name": "a", "createdAt": "2026-01-01T00:00:00Z", "expiresAt": "2026-02-01T00:00:00Z"}
+    for setting in ("rotateEveryDays", "rotateBeforeExpiryDays"):
+        answer = idle_plugin.diff("key_1", urn, olds, {"name": "a", setting: value}, {})
+        due = value == 1e300 and setting == "rotateBeforeExpiryDays"  # every expiry is near
+        assert answer.replaces == ([setting] if due else [])
 
 
-def test_ignore_changes_leaves_those_properties_out_of_the_diff() -> None:
+def test_ignore_changes_leaves_those_properties_out_of_the_diff(idle_plugin: PluginProcess) -> None:
     """`ignoreChanges: [maxUsage]` (a resource option in every language): a changed limit
     is no change, a changed name still is."""
-    with EngineLogServer() as engine_log, PluginProcess(engine_log.address, env=NO_ENV) as plugin:
-        urn = "urn:pulumi:dev::p::edgee:index:ApiKey::k"
-        olds = {"name": "a", "maxUsage": 10}
-        ignored = plugin.diff("key_1", urn, olds, {"name": "a", "maxUsage": 20}, olds, ["maxUsage"])
-        assert ignored.changes == "none"
-        named = plugin.diff("key_1", urn, olds, {"name": "b", "maxUsage": 20}, olds, ["maxUsage"])
-        assert named.detailed_diff == {"name": "UPDATE"}
+    urn = "urn:pulumi:dev::p::edgee:index:ApiKey::k"
+    olds = {"name": "a", "maxUsage": 10}
+    ignored = idle_plugin.diff(
+        "key_1", urn, olds, {"name": "a", "maxUsage": 20}, olds, ["maxUsage"]
+    )
+    assert ignored.changes == "none"
+    named = idle_plugin.diff("key_1", urn, olds, {"name": "b", "maxUsage": 20}, olds, ["maxUsage"])
+    assert named.detailed_diff == {"name": "UPDATE"}

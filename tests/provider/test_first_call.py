@@ -11,6 +11,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 # Modules only a call that talks to the Console API needs.
 HEAVY = (
     "httpx",
@@ -57,6 +59,7 @@ def first_check(config: dict[str, str], news: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 def test_a_first_check_validates_and_an_unreachable_console_does_not_fail_it() -> None:
     """Nothing listens at CONFIG's URL: the Console could not say whether the token is
     good, so the Check passes and the steps meet the fault with their own retries."""
@@ -73,6 +76,7 @@ def test_a_first_check_validates_and_an_unreachable_console_does_not_fail_it() -
     assert "pulumi_edgee.session" in result["loaded"]  # the access check was made
 
 
+@pytest.mark.slow
 def test_a_first_check_still_fails_bad_input_and_bad_settings() -> None:
     bad_input = first_check(CONFIG, {"name": "", "maxUsage": 0})
     assert {prop for prop, _ in bad_input["failures"]} == {"name", "max_usage"}
@@ -90,6 +94,7 @@ def test_a_first_check_still_fails_bad_input_and_bad_settings() -> None:
     assert bad_url["loaded"] == bad_token["loaded"] == []
 
 
+@pytest.mark.slow
 def test_a_first_check_that_adopts_loads_the_client_it_needs() -> None:
     # Adoption is checked against the live key at preview: the one Check that needs it.
     result = first_check(CONFIG, {"name": "k", "adoptId": "key_" + "a" * 24})

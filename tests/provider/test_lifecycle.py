@@ -254,6 +254,7 @@ def test_destroy_and_destroy_of_an_already_deleted_key(
     engine.server.delete(key_id, engine.urn("destroy"), outputs)
 
 
+@pytest.mark.slow
 def test_console_validation_error_is_clear_and_secret_free(
     engine: ProviderSteps, emulator_module: EmulatorHandle
 ) -> None:

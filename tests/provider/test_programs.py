@@ -84,6 +84,7 @@ def live(emulator: EmulatorHandle) -> dict[str, dict[str, Any]]:
     return {k["id"]: k for k in emulator.keys()}
 
 
+@pytest.mark.slow
 def test_quickstart_lifecycle(
     stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
@@ -124,6 +125,7 @@ def test_quickstart_lifecycle(
     assert emulator.keys() == []
 
 
+@pytest.mark.slow
 def test_replacement_creates_before_deleting_and_removed_keys_are_deleted(
     stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
@@ -160,6 +162,7 @@ def test_replacement_creates_before_deleting_and_removed_keys_are_deleted(
     assert up.outputs["ci-key"].value == remaining[new_ci.id]["key"]
 
 
+@pytest.mark.slow
 def test_delete_before_replace_and_out_of_band_deletion(
     stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:
@@ -204,6 +207,7 @@ def test_bad_input_fails_the_preview_with_the_property_named(
     assert [r for r in emulator.requests() if not is_access_probe(r)] == []
 
 
+@pytest.mark.slow
 def test_a_config_change_reaches_the_next_command(
     stack_env: tuple[EmulatorHandle, LeakDetector],
 ) -> None:

@@ -57,6 +57,7 @@ def test_a_400_is_never_retried(emulator: EmulatorHandle) -> None:
     assert len(posts) == 1
 
 
+@pytest.mark.slow
 def test_server_text_reaches_errors_scrubbed(emulator: EmulatorHandle) -> None:
     made = emulator.insert_key(name="k")
     echo = f"rejected Authorization: Bearer {TOKEN} for key ek_live_abcdef123456"

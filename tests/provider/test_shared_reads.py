@@ -37,6 +37,7 @@ def list_walks(emulator: EmulatorHandle) -> int:
     )
 
 
+@pytest.mark.slow
 def test_a_refresh_of_many_keys_costs_one_list_walk(
     setup: tuple[ProviderSteps, EmulatorHandle],
 ) -> None:
@@ -76,7 +77,8 @@ def test_a_key_missing_from_the_view_is_confirmed_before_it_is_dropped(
 ) -> None:
     engine, emulator = setup
     bare = {"__provider": PROVIDER}
-    engine.server.read(emulator.keys()[0]["id"], urn("x"), bare, {})  # take a view
+    seen, _, _ = engine.create("seen", name="seen")
+    engine.server.read(seen, urn("seen"), bare, {})  # take a view
     with httpx.Client(
         base_url=emulator.organization_url, headers={"Authorization": f"Bearer {TOKEN}"}
     ) as api:
@@ -125,6 +127,7 @@ def fill(emulator: EmulatorHandle, count: int) -> list[tuple[str, dict[str, Any]
     ]
 
 
+@pytest.mark.slow
 def test_a_walk_longer_than_the_reuse_window_still_serves_every_waiting_read() -> None:
     # 150 keys are two pages; each page takes 2 s, so the walk (4 s) outlasts the 3 s
     # window: the reads that waited for it use it, and the rest are served well inside
@@ -155,6 +158,7 @@ def test_keys_deleted_out_of_band_are_confirmed_by_one_shared_walk() -> None:
         assert len(emulator.requests()) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("latency_ms", [0, 20])
 def test_reads_by_id_alone_share_the_walks_of_their_command(latency_ms: int) -> None:
     """300 ids (an import of many keys, `ApiKey.get`), 30 of them deleted, read four at a

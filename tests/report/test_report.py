@@ -156,6 +156,7 @@ def test_thresholds_move_with_their_flags(
     assert got["tidy"] == ["expiring"]  # expires in 60 days
 
 
+@pytest.mark.slow
 def test_fail_on_exits_non_zero_exactly_when_a_listed_finding_is_present(
     emulator: EmulatorHandle, seeded: tuple[dict[str, str], Path]
 ) -> None:
@@ -185,6 +186,7 @@ def test_table_lists_keys_with_findings_and_counts(
     assert f"{len(SEEDED)} keys, {len(flagged)} with findings: unmanaged 2," in run.stdout
 
 
+@pytest.mark.slow
 def test_errors_name_the_fix_and_never_the_token(
     emulator: EmulatorHandle, seeded: tuple[dict[str, str], Path], tmp_path: Path
 ) -> None:
