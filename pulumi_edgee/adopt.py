@@ -20,11 +20,11 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from . import markers, times
-from .adoption import expiry_days
 from .command_line import add_console_flags, in_this_tools_words, open_client, settings_from
 from .console import ApiKeyObject, ConsoleError
 from .properties import KEY_TYPES, MAX_EXPIRY_DAYS
 from .settings import API_TOKEN, SettingsError
+from .takeover import expiry_days
 
 
 def _literal(value: object) -> str:

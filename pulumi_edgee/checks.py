@@ -55,7 +55,7 @@ def check(
             )
             checked.append(Failure("name", reason))
         if session is not None and spec.adopt_id is not None and not inputs_of(olds or {}):
-            from . import adoption  # the Console API client: only when adopting
+            from . import takeover  # the Console API client: only when adopting
 
-            checked += [Failure(p, r) for p, r in adoption.check_failures(session, spec)]
+            checked += [Failure(p, r) for p, r in takeover.check_failures(session, spec)]
     return Checked(inputs, checked)

@@ -5,7 +5,7 @@ reports to a program or a tool. Messages say what failed and the fix, never a se
   + ConsoleError - the Console API client's failures (their tree: `console/errors.py`)
   + SettingsError - provider settings that cannot be used (`settings`)
   + ApiKeyError - a lifecycle step that failed (`lifecycle`)
-  + AdoptionError - a key that cannot be adopted as declared (`adoption`)
+  + AdoptionError - a key that cannot be adopted as declared (`takeover`)
   + KeyLookupError - a lookup that failed (`lookups`)
     - NoMatchError - no key has the id or name asked for
     - SeveralMatchesError - more than one key has the name asked for

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import wrap_rpc_secret
 
-from . import adoption, expiry, markers, rotation, times
+from . import expiry, markers, rotation, takeover, times
 from .checks import check as check
 from .checks import inputs_of as _inputs_of
 from .console import (
@@ -185,8 +185,8 @@ def _create(
     session: Session, spec: ApiKeySpec, props: Mapping[str, Any], accepted: Callable[[], None]
 ) -> Found:
     try:
-        adopted = adoption.adopt(session, spec)
-    except adoption.AdoptionError as error:
+        adopted = takeover.adopt(session, spec)
+    except takeover.AdoptionError as error:
         raise ApiKeyError(str(error)) from None
     if adopted is not None:
         found = outputs(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .adoption import expiry_days
 from .console import ApiKeyObject, ConsoleError, NotFoundError
 from .errors import EdgeeError
 from .lifecycle import outputs
 from .properties import KEY_TYPES, NEVER_RETURNED
 from .session import Session
+from .takeover import expiry_days
 
 
 class KeyLookupError(EdgeeError):

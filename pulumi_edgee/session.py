@@ -17,7 +17,6 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from . import markers
-from .adoption import Adoptions
 from .console import (
     AuthenticationError,
     ConsoleClient,
@@ -41,6 +40,7 @@ from .settings import (
     Source,
     resolve,
 )
+from .takeover import Adoptions
 
 GRACE_ENV_VAR = "EDGEE_LEFTOVER_GRACE_SECONDS"
 # How long the step that starts the sweep (see `Session.writing`) waits for it at most.

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_edgee import adoption, markers
+from pulumi_edgee import markers, takeover
 from pulumi_edgee.session import session_for
 from pulumi_edgee.settings import Settings
 from pulumi_edgee.spec import ApiKeySpec
@@ -147,8 +147,8 @@ def test_a_key_still_bearing_a_create_marker_is_never_adopted(env: Stack) -> Non
     session = session_for(
         Settings(console_url=env.emulator.url, organization_id=ORGANIZATION, api_token=TOKEN)
     )
-    with pytest.raises(adoption.AdoptionError, match="still bears a create marker"):
-        adoption.adopt(session, ApiKeySpec(name="mine", adopt_id=made["id"]))
+    with pytest.raises(takeover.AdoptionError, match="still bears a create marker"):
+        takeover.adopt(session, ApiKeySpec(name="mine", adopt_id=made["id"]))
     assert env.live()[made["id"]]["name"] == in_flight
 
 

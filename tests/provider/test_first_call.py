@@ -21,7 +21,7 @@ HEAVY = (
     "pulumi_edgee.console.models",
     "pulumi_edgee.session",
     "pulumi_edgee.lifecycle",
-    "pulumi_edgee.adoption",
+    "pulumi_edgee.takeover",
 )
 
 PROBE = """

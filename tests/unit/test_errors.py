@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pulumi_edgee.errors
-from pulumi_edgee.adoption import AdoptionError
 from pulumi_edgee.console import ConsoleError
 from pulumi_edgee.errors import EdgeeError
 from pulumi_edgee.lifecycle import ApiKeyError
 from pulumi_edgee.lookups import KeyLookupError, NoMatchError, SeveralMatchesError
 from pulumi_edgee.report import ExportError
 from pulumi_edgee.settings import SettingsError
+from pulumi_edgee.takeover import AdoptionError
 
 
 def test_the_tree_drawn_is_the_tree_defined() -> None:
