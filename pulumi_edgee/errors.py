@@ -6,7 +6,7 @@ reports to a program or a tool. Messages say what failed and the fix, never a se
   + SettingsError - provider settings that cannot be used (`settings`)
   + ApiKeyError - a lifecycle step that failed (`lifecycle`)
   + AdoptionError - a key that cannot be adopted as declared (`takeover`)
-  + KeyLookupError - a lookup that failed (`lookups`)
+  + KeyLookupError - a lookup that failed (`key_finder`)
     - NoMatchError - no key has the id or name asked for
     - SeveralMatchesError - more than one key has the name asked for
   + ExportError - a file given to the report that is not a stack export (`report`)

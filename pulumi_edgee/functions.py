@@ -2,7 +2,7 @@
 
 The dynamic provider has no functions (invokes), so these run in the program's own
 process, with the provider's settings (stack config `edgee:*`, else the environment),
-through the same shared core as the provider plugin's functions (`lookups`). They return
+through the same shared core as the provider plugin's functions (`key_finder`). They return
 Outputs: arguments may be Outputs of other resources, and a lookup whose arguments are
 known runs in a preview too. The secret `key` is fetched only with `reveal=True`, and is
 then a Pulumi secret.
@@ -97,15 +97,15 @@ async def _mock_call(token: str, args: dict[str, Any]) -> Any:
 
 
 def _lookup_one(id: str | None, name: str | None, reveal: bool) -> dict[str, Any]:
-    from . import lookups
+    from . import key_finder
 
-    return lookups.get_api_key(_session(), id=id, name=name, reveal=reveal)
+    return key_finder.get_api_key(_session(), id=id, name=name, reveal=reveal)
 
 
 def _lookup_many(name_prefix: str | None, type: str | None) -> list[ApiKeyInfo]:
-    from . import lookups
+    from . import key_finder
 
-    found = lookups.get_api_keys(_session(), name_prefix=name_prefix, type=type)
+    found = key_finder.get_api_keys(_session(), name_prefix=name_prefix, type=type)
     return [_info(k) for k in found]
 
 

@@ -19,8 +19,8 @@ from ..console import (
     RetryableApiError,
 )
 from ..console.errors import mask
+from ..key_finder import KeyLookupError, NoMatchError
 from ..lifecycle import ApiKeyError
-from ..lookups import KeyLookupError, NoMatchError
 from ..settings import SettingsError
 
 

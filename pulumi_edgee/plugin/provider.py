@@ -23,7 +23,7 @@ from pulumi.output import contains_unknowns
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import lookups, notices
+from .. import key_finder, notices
 from .._version import __version__
 from ..functions import GET_API_KEY, GET_API_KEYS
 from ..properties import Change
@@ -445,7 +445,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             if failures:
                 return provider_pb2.InvokeResponse(failures=failures)
             reveal = bool(args.get("reveal"))
-            found = lookups.get_api_key(
+            found = key_finder.get_api_key(
                 self._configured(), id=args.get("id"), name=args.get("name"), reveal=reveal
             )
             return provider_pb2.InvokeResponse(**{"return": encode(found, API_KEY.secret_outputs)})
@@ -453,7 +453,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
             failures = _failures(request, _argument_failures(GET_API_KEYS, args))
             if failures:
                 return provider_pb2.InvokeResponse(failures=failures)
-            keys = lookups.get_api_keys(
+            keys = key_finder.get_api_keys(
                 self._configured(), name_prefix=args.get("namePrefix"), type=args.get("type")
             )
             return provider_pb2.InvokeResponse(**{"return": encode({"keys": keys})})

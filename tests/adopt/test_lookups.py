@@ -1,4 +1,4 @@
-"""Lookups of keys a stack does not manage: the shared core (`lookups`, also behind the
+"""Lookups of keys a stack does not manage: the shared core (`key_finder`, also behind the
 provider plugin's functions) against the emulator, and `get_api_key`, `get_api_keys` and
 `ApiKey.get` in a program through the runner and the real provider server."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_edgee import lookups
+from pulumi_edgee import key_finder
 from pulumi_edgee.session import Session
 from pulumi_edgee.settings import Settings
 from pulumi_edgee.testing import UNKNOWN_VALUE, is_access_probe
@@ -22,7 +22,7 @@ def test_lookup_by_id_and_name_with_and_without_the_secret(env: Stack) -> None:
     made = env.console_create(name="backend", max_usage=7, expires_in_days=30)
     session = _session(env)
 
-    by_id = lookups.get_api_key(session, id=made["id"])
+    by_id = key_finder.get_api_key(session, id=made["id"])
     assert "key" not in by_id
     env.leaks.record("lookup without reveal", by_id)
     assert (by_id["id"], by_id["name"], by_id["maxUsage"], by_id["expiresInDays"]) == (
@@ -32,10 +32,10 @@ def test_lookup_by_id_and_name_with_and_without_the_secret(env: Stack) -> None:
         30,
     )
     assert "email" not in by_id, "the Console API never returns it"
-    revealed = lookups.get_api_key(session, id=made["id"], reveal=True)
+    revealed = key_finder.get_api_key(session, id=made["id"], reveal=True)
     assert revealed["key"] == made["key"]
-    assert lookups.get_api_key(session, name="backend") == by_id
-    assert lookups.get_api_key(session, name="backend", reveal=True)["key"] == made["key"]
+    assert key_finder.get_api_key(session, name="backend") == by_id
+    assert key_finder.get_api_key(session, name="backend", reveal=True)["key"] == made["key"]
 
 
 def test_lookup_errors_are_clear(env: Stack) -> None:
@@ -43,20 +43,20 @@ def test_lookup_errors_are_clear(env: Stack) -> None:
     second = env.console_create(name="twin")
     session = _session(env)
 
-    with pytest.raises(lookups.NoMatchError, match="has no API key with id 'key_nope'"):
-        lookups.get_api_key(session, id="key_nope")
-    with pytest.raises(lookups.NoMatchError, match="has no API key named 'nobody'"):
-        lookups.get_api_key(session, name="nobody")
-    with pytest.raises(lookups.SeveralMatchesError) as several:
-        lookups.get_api_key(session, name="twin")
+    with pytest.raises(key_finder.NoMatchError, match="has no API key with id 'key_nope'"):
+        key_finder.get_api_key(session, id="key_nope")
+    with pytest.raises(key_finder.NoMatchError, match="has no API key named 'nobody'"):
+        key_finder.get_api_key(session, name="nobody")
+    with pytest.raises(key_finder.SeveralMatchesError) as several:
+        key_finder.get_api_key(session, name="twin")
     assert first["id"] in str(several.value)
     assert second["id"] in str(several.value)
-    with pytest.raises(lookups.KeyLookupError, match="exactly one of `id` and `name`"):
-        lookups.get_api_key(session, id=first["id"], name="twin")
+    with pytest.raises(key_finder.KeyLookupError, match="exactly one of `id` and `name`"):
+        key_finder.get_api_key(session, id=first["id"], name="twin")
 
     bad = "tok_wrong_1234567890abcdef"
-    with pytest.raises(lookups.KeyLookupError) as rejected:
-        lookups.get_api_keys(_session(env, bad))
+    with pytest.raises(key_finder.KeyLookupError) as rejected:
+        key_finder.get_api_keys(_session(env, bad))
     assert "401" in str(rejected.value)
     assert bad not in str(rejected.value)
     env.leaks.record("lookup error", rejected.value)
@@ -69,16 +69,18 @@ def test_list_filters_by_prefix_and_type(env: Stack) -> None:
     env.console_create(name="staging")
     session = _session(env)
 
-    names = [k["name"] for k in lookups.get_api_keys(session, name_prefix="prod-")]
+    names = [k["name"] for k in key_finder.get_api_keys(session, name_prefix="prod-")]
     assert names == ["prod-a", "prod-agent", "prod-b"]
-    api = lookups.get_api_keys(session, name_prefix="prod-", type="api")
+    api = key_finder.get_api_keys(session, name_prefix="prod-", type="api")
     assert [k["name"] for k in api] == ["prod-a", "prod-b"]
-    listed = lookups.get_api_keys(session)
+    listed = key_finder.get_api_keys(session)
     assert all("key" not in k for k in listed)
     env.leaks.record("listed keys", listed)
-    assert len(lookups.get_api_keys(session)) == 4
-    with pytest.raises(lookups.KeyLookupError, match="`type` must be one of 'api', 'coding_agent'"):
-        lookups.get_api_keys(session, type="agent")
+    assert len(key_finder.get_api_keys(session)) == 4
+    with pytest.raises(
+        key_finder.KeyLookupError, match="`type` must be one of 'api', 'coding_agent'"
+    ):
+        key_finder.get_api_keys(session, type="agent")
 
 
 def test_lookups_in_a_program_work_in_preview_and_keep_the_secret_secret(env: Stack) -> None:

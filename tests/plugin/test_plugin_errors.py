@@ -14,8 +14,8 @@ from pulumi_edgee.console import (
     OrganizationNotFoundError,
     ServerError,
 )
+from pulumi_edgee.key_finder import NoMatchError, SeveralMatchesError
 from pulumi_edgee.lifecycle import ApiKeyError
-from pulumi_edgee.lookups import NoMatchError, SeveralMatchesError
 from pulumi_edgee.plugin.errors import status_of
 from pulumi_edgee.settings import SettingsError
 

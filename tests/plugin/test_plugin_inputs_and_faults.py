@@ -14,7 +14,7 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
-from pulumi_edgee import lookups
+from pulumi_edgee import key_finder
 from pulumi_edgee.session import session_for
 from pulumi_edgee.settings import resolve
 from pulumi_edgee.testing import EmulatorHandle, LeakDetector, ProviderCallError, run_emulator
@@ -211,8 +211,8 @@ def test_python_lookups_name_an_id_no_key_can_have(emulator: EmulatorHandle) -> 
     """`pulumi_edgee.get_api_key` (the Python front door) runs this same lookup."""
     config = {"edgee:apiToken": TOKEN, "edgee:organizationId": ORGANIZATION}
     session = session_for(resolve({**config, "edgee:consoleUrl": emulator.url}, {}))
-    with pytest.raises(lookups.KeyLookupError) as failed:
-        lookups.get_api_key(session, id="..")
+    with pytest.raises(key_finder.KeyLookupError) as failed:
+        key_finder.get_api_key(session, id="..")
     assert str(failed.value) == (
         "looking up an API key failed: '..' is not an API key id: ids are the Console's "
         "(e.g. key_abc123), never empty, '.' or '..'"

@@ -7,8 +7,8 @@ import re
 import pulumi_edgee.errors
 from pulumi_edgee.console import ConsoleError
 from pulumi_edgee.errors import EdgeeError
+from pulumi_edgee.key_finder import KeyLookupError, NoMatchError, SeveralMatchesError
 from pulumi_edgee.lifecycle import ApiKeyError
-from pulumi_edgee.lookups import KeyLookupError, NoMatchError, SeveralMatchesError
 from pulumi_edgee.report import ExportError
 from pulumi_edgee.settings import SettingsError
 from pulumi_edgee.takeover import AdoptionError
