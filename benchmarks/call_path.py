@@ -1,4 +1,4 @@
-"""Where one provider call spends its time: the companion of `floor.py` and `scale.py`.
+"""Where one provider call spends its time: the companion of `floor.py` and `overhead.py`.
 
     python benchmarks/call_path.py [--iterations 300] [--profile]
 

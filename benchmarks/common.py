@@ -28,6 +28,15 @@ CALL_TIMEOUT = 120.0
 MODELS = ["anthropic/claude-opus-4-6", "openai/gpt-5.2"]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
+# The targets the benchmarks hold the provider to, each printed with PASS or MISS.
+OVERHEAD_TARGET = 1.15  # a Create through the provider / its two requests sent bare (overhead.py)
+PROVIDER_BYTES_TARGET = 256  # the serialized `__provider` in state (overhead.py)
+IMPORT_MS_TARGET = 30.0  # what importing the package adds to a program (overhead.py)
+WALL_RATIO = 1.15  # refresh and create wall time / the floor's plus the round trips (floor.py)
+CPU_RATIO = 1.1  # server CPU per Read and Create / the floor's (floor.py)
+FIRST_CALL_MS = 100.0  # the first call a fresh provider process answers (floor.py)
+RSS_MB = 150.0  # the provider process's memory (floor.py)
+
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -34,11 +34,15 @@ import grpc
 import httpx
 from common import (
     CALL_TIMEOUT,
+    CPU_RATIO,
+    FIRST_CALL_MS,
     MODELS,
     ORGANIZATION,
     PROJECT,
     PROVIDER,
+    RSS_MB,
     TOKEN,
+    WALL_RATIO,
     load_average,
     log,
     ms,
@@ -61,10 +65,6 @@ from pulumi_edgee.testing import provider_server as requests
 
 FLOOR = serialize_provider(FloorProvider())
 HERE = Path(__file__).resolve().parent
-WALL_RATIO = 1.15
-CPU_RATIO = 1.1
-FIRST_CALL_MS = 100.0
-RSS_MB = 150.0
 COLD_RUNS = 3
 
 
