@@ -58,6 +58,7 @@ class Lifecycle(Protocol):
 @dataclass(frozen=True)
 class Resource:
     name: str  # as the schema and every language's SDK spell it
+    summary: str  # the first sentence of its description in the schema and the docs
     props: tuple[Prop, ...]
     lifecycle_module: str
 
@@ -76,6 +77,10 @@ class Resource:
         return tuple(p for p in self.props if p.change is not Change.OUTPUT_ONLY)
 
     @property
+    def replace_props(self) -> tuple[str, ...]:
+        return tuple(p.wire for p in self.props if p.change is Change.REPLACE)
+
+    @property
     def secret_outputs(self) -> frozenset[str]:
         return frozenset(p.wire for p in self.props if p.secret)
 
@@ -83,7 +88,7 @@ class Resource:
         return cast("Lifecycle", importlib.import_module(self.lifecycle_module))
 
 
-API_KEY = Resource("ApiKey", PROPS, "pulumi_edgee.lifecycle")
+API_KEY = Resource("ApiKey", "An Edgee AI Gateway API key.", PROPS, "pulumi_edgee.lifecycle")
 
 RESOURCES: tuple[Resource, ...] = (API_KEY,)
 BY_TOKEN: dict[str, Resource] = {r.token: r for r in RESOURCES}

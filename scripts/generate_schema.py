@@ -1,6 +1,7 @@
 """Generate `schema.json`, the Pulumi package schema, from the code's own tables.
 
-The ApiKey properties come from `pulumi_edgee.properties.PROPS` and the provider configuration
+The resources come from the registry (`pulumi_edgee.registry`: each row's property table), the
+functions' keys from `pulumi_edgee.properties.PROPS`, and the provider configuration
 from `pulumi_edgee.settings.CONFIG_SOURCES`, so the schema cannot say something the
 provider does not do. The provider plugin serves the same text from the copy written
 into its package (`pulumi_edgee/plugin/schema.json`). Run it after changing either:
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi_edgee
-from pulumi_edgee import properties, settings
+from pulumi_edgee import properties, registry, settings
 from pulumi_edgee.registry import API_KEY, PACKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,26 +196,27 @@ def _or_list(names: list[str]) -> str:
     return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
 
 
-def resource_description() -> str:
-    parts = ["An Edgee AI Gateway API key."]
-    secrets = [p.wire for p in properties.PROPS if p.secret]
+def resource_description(row: registry.Resource) -> str:
+    parts = [row.summary]
+    secrets = [p.wire for p in row.props if p.secret]
     if secrets:
         parts.append(f"Its secret, {_or_list(secrets)}, is always a Pulumi secret.")
-    if properties.REPLACE_PROPS:
+    if row.replace_props:
         parts.append(
-            f"Changing {_or_list(list(properties.REPLACE_PROPS))} replaces the key (the new key "
+            f"Changing {_or_list(list(row.replace_props))} replaces the key (the new key "
             "has a new secret); every other input is updated in place."
         )
     return " ".join(parts)
 
 
-def api_key_resource() -> dict[str, Any]:
+def resource_schema(row: registry.Resource) -> dict[str, Any]:
+    """One registry row as a schema resource: its outputs, inputs and what each does."""
     return {
-        "description": resource_description(),
-        "properties": {p.wire: output_property(p) for p in properties.PROPS},
-        "required": [p.wire for p in properties.PROPS if always_output(p)],
-        "inputProperties": {p.wire: input_property(p) for p in properties.INPUT_PROPS},
-        "requiredInputs": [p.wire for p in properties.INPUT_PROPS if p.required],
+        "description": resource_description(row),
+        "properties": {p.wire: output_property(p) for p in row.props},
+        "required": [p.wire for p in row.props if always_output(p)],
+        "inputProperties": {p.wire: input_property(p) for p in row.input_props},
+        "requiredInputs": [p.wire for p in row.input_props if p.required],
     }
 
 
@@ -316,7 +318,7 @@ def build_schema() -> dict[str, Any]:
         "config": {"variables": config_variables()},
         "provider": {"description": PROVIDER_DESCRIPTION, "inputProperties": config_variables()},
         "types": {**enum_types(), **object_types()},
-        "resources": {RESOURCE_TOKEN: api_key_resource()},
+        "resources": {row.token: resource_schema(row) for row in registry.RESOURCES},
         "functions": functions(),
         "language": {"python": {"packageName": PYTHON_PACKAGE}},
     }
@@ -332,13 +334,13 @@ TABLE_START = "<!-- properties:start -->"
 TABLE_END = "<!-- properties:end -->"
 
 
-def properties_table() -> str:
-    """The reference page's table of ApiKey properties."""
+def properties_table(row: registry.Resource = API_KEY) -> str:
+    """A resource's reference table: its properties, from its registry row."""
     rows = [
         "| Python | state | type | a change means | description |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for prop in properties.PROPS:
+    for prop in row.props:
         kind = f"list of {prop.items}" if prop.items else prop.schema_type
         if prop.enum:
             kind += ": " + ", ".join(f"`{value}`" for value in prop.enum)

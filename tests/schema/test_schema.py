@@ -22,7 +22,7 @@ import regex
 from jsonschema import Draft202012Validator
 from references import reference
 
-from pulumi_edgee import api_key, provider, settings
+from pulumi_edgee import api_key, provider, registry, settings
 from pulumi_edgee import properties as spec
 from scripts import generate_schema as gen
 
@@ -230,10 +230,7 @@ def test_a_spec_change_makes_schema_json_stale(
         replace(p, description=p.description + " Changed.") if p.wire == "name" else p
         for p in spec.PROPS
     )
-    monkeypatch.setattr(spec, "PROPS", changed)
-    monkeypatch.setattr(
-        spec, "INPUT_PROPS", tuple(p for p in changed if p.change is not spec.Change.OUTPUT_ONLY)
-    )
+    monkeypatch.setattr(registry, "RESOURCES", (replace(registry.API_KEY, props=changed),))
     assert gen.build_schema() != schema
 
 
