@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,12 +21,12 @@ from .faults import (
     ORGANIZATION,
     TOKEN,
     Harness,
-    Problem,
     ProviderProcess,
     Report,
     Scenario,
     run_scenario,
 )
+from .faults.runner import on_pool
 from .plugin import EngineLogServer, PluginProcess
 from .provider_server import ProviderServer
 from .secrets import LeakDetector
@@ -95,30 +94,14 @@ def run_plugin_scenarios(scenarios: list[Scenario], *, workers: int = 4) -> Repo
     for scenario in scenarios:
         todo.put(scenario)
     seed = scenarios[0].seed if scenarios else 0
-    reports = [Report(seed=seed) for _ in range(max(1, min(workers, len(scenarios))))]
-    harnesses = [PluginHarness() for _ in reports]
+    harnesses = [PluginHarness() for _ in range(max(1, min(workers, len(scenarios))))]
 
-    def work(harness: PluginHarness, report: Report) -> None:
+    def work(harness: Harness, report: Report) -> None:
         with contextlib.suppress(queue.Empty):
             while True:
                 run_scenario(harness, todo.get_nowait(), report)
 
-    try:
-        threads = [
-            threading.Thread(target=work, args=pair, daemon=True)
-            for pair in zip(harnesses, reports, strict=True)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        for harness in harnesses:
-            harness.close()
     total = Report(seed=seed)
-    for harness, report in zip(harnesses, reports, strict=True):
-        found = [f"{secret} found in {label}" for label, secret in harness.leaks.leaks()]
-        for detail in found + harness.log_leaks:
-            report.add_problem(Problem(seed, -1, -1, "leaks", detail))
+    for report in on_pool(harnesses, work, seed):
         total.merge(report)
     return total

@@ -509,6 +509,31 @@ def _work(
                 worker.emulator.reset()
 
 
+def on_pool(
+    pool: Sequence[Harness], work: Callable[[Harness, Report], None], seed: int
+) -> list[Report]:
+    """`work(harness, report)` on a thread per harness, each closed when all are done; each
+    report gets the secrets its harness found anywhere (a leak is a problem)."""
+    reports = [Report(seed=seed) for _ in pool]
+    try:
+        threads = [
+            threading.Thread(target=work, args=pair, daemon=True)
+            for pair in zip(pool, reports, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for worker in pool:
+            worker.close()
+    for worker, report in zip(pool, reports, strict=True):
+        found = [f"{secret} found in {label}" for label, secret in worker.leaks.leaks()]
+        for detail in found + worker.log_leaks:
+            report.add_problem(Problem(seed, -1, -1, "leaks", detail))
+    return reports
+
+
 def run_scenarios(
     make: ScenarioMaker,
     count: int,
@@ -538,40 +563,32 @@ def run_scenarios(
     report = Report(seed=seed)
     begun = 0
     begun_lock = threading.Lock()
+    parts: list[Report] = []  # each worker's report, as its work begins
 
     def progress() -> None:
         nonlocal begun
         with begun_lock:
             begun += 1
             if on_progress is not None:
-                on_progress(begun, total, sum(sum(r.broken.values()) for r in reports))
+                on_progress(begun, total, sum(sum(r.broken.values()) for r in parts))
 
     with tempfile.TemporaryDirectory(prefix="edgee-no-ca-") as cert_dir:
         pool = [
             Harness(fresh_processes=fresh_processes, restart_every=restart_every, cert_dir=cert_dir)
             for _ in range(workers)
         ]
-        reports = [Report(seed=seed) for _ in pool]
-        logs: list[list[str] | None] = [[] if log is not None else None for _ in pool]
-        try:
-            threads = [
-                threading.Thread(
-                    target=_work, args=(w, make, seed, indices, r, lg, progress), daemon=True
-                )
-                for w, r, lg in zip(pool, reports, logs, strict=True)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        finally:
-            for worker in pool:
-                worker.close()
-        for worker, part, lines in zip(pool, reports, logs, strict=True):
-            found = [f"{secret} found in {label}" for label, secret in worker.leaks.leaks()]
-            for detail in found + worker.log_leaks:
-                part.add_problem(Problem(seed, -1, -1, "leaks", detail))
+        logs: dict[int, list[str] | None] = {
+            id(worker): [] if log is not None else None for worker in pool
+        }
+
+        def work(worker: Harness, part: Report) -> None:
+            with begun_lock:
+                parts.append(part)
+            _work(worker, make, seed, indices, part, logs[id(worker)], progress)
+
+        for worker, part in zip(pool, on_pool(pool, work, seed), strict=True):
             report.merge(part)
+            lines = logs[id(worker)]
             if log is not None and lines:
                 log.extend(lines)
     report.problems.sort(key=lambda p: (p.scenario, p.step))
