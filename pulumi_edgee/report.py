@@ -217,7 +217,8 @@ def table(reports: Sequence[KeyReport]) -> str:
 
 
 class Progress:
-    """One line on a terminal while a large organization is walked (nothing otherwise)."""
+    """One line on a terminal while a large organization is walked (nothing otherwise).
+    A count of keys and pages is all there is to show, so no progress-bar library."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream if stream.isatty() else None
