@@ -15,7 +15,8 @@ from ._version import __version__
 if TYPE_CHECKING:
     from .api_key import ApiKey, ApiKeyArgs
     from .functions import ApiKeyInfo, ApiKeyLookup, get_api_key, get_api_keys
-    from .provider import ApiKeyProvider
+    from .provider import ApiKeyProvider, RotatingApiKeyProvider
+    from .rotating_api_key import RotatingApiKey, RotatingApiKeyArgs
 
 __all__ = [
     "ApiKey",
@@ -23,6 +24,9 @@ __all__ = [
     "ApiKeyInfo",
     "ApiKeyLookup",
     "ApiKeyProvider",
+    "RotatingApiKey",
+    "RotatingApiKeyArgs",
+    "RotatingApiKeyProvider",
     "__version__",
     "get_api_key",
     "get_api_keys",
@@ -34,6 +38,9 @@ _HOMES = {
     "ApiKeyInfo": ".functions",
     "ApiKeyLookup": ".functions",
     "ApiKeyProvider": ".provider",
+    "RotatingApiKey": ".rotating_api_key",
+    "RotatingApiKeyArgs": ".rotating_api_key",
+    "RotatingApiKeyProvider": ".provider",
     "get_api_key": ".functions",
     "get_api_keys": ".functions",
 }

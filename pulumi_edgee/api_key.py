@@ -102,8 +102,8 @@ class ApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=API_KEY.name):
         if keywords["name"] is None and not (opts is not None and opts.id is not None):
             raise TypeError(f"ApiKey {resource_name!r}: missing required argument `name`")
         props: dict[str, Any] = {**keywords, **dict.fromkeys(OUTPUT_ONLY_PYTHON)}
-        if not all(map(_plain, keywords.values())):
-            props[SECRET_INPUTS] = _secret_inputs(keywords)
+        if not plain_inputs(keywords):
+            props[SECRET_INPUTS] = secret_inputs(keywords)
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
         super().__init__(
             ApiKeyProvider(),
@@ -132,6 +132,11 @@ class ApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=API_KEY.name):
         return WIRE_TO_PYTHON.get(prop, prop)
 
 
+def plain_inputs(keywords: dict[str, Any]) -> bool:
+    """Whether every input is a plain value (none of them can be a secret)."""
+    return all(map(_plain, keywords.values()))
+
+
 def _plain(value: Any) -> bool:
     """Whether an input is a plain value (which cannot be a secret)."""
     if isinstance(value, (list, tuple)):
@@ -139,7 +144,7 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def _secret_inputs(keywords: dict[str, Any]) -> pulumi.Output[list[str]]:
+def secret_inputs(keywords: dict[str, Any]) -> pulumi.Output[list[str]]:
     """The wire names of the inputs given as secrets, for the provider to keep their
     values out of its messages (a dynamic provider receives them plain; see
     `redaction`). Itself no secret: names only."""

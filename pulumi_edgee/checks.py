@@ -1,4 +1,4 @@
-"""`check`: validation of an ApiKey's desired inputs, the first call the engine makes.
+"""`check`: validation of a resource's desired inputs, the first call the engine makes.
 
 Kept apart from `lifecycle` so that a provider process answers its first call without
 loading the Console API client (httpx, the wire models): only a new resource that
@@ -13,35 +13,40 @@ from typing import TYPE_CHECKING, Any
 from pulumi.output import contains_unknowns
 
 from . import markers
-from .properties import INPUT_PROPS, SECRET_INPUTS
+from .properties import SECRET_INPUTS, Change
 from .results import Checked, Failure
-from .spec import validate
+from .spec import ApiKeySpec, validate
 
 if TYPE_CHECKING:
     from .session import Session
 
 PROVIDER_KEY = "__provider"
 
-_INPUT_NAMES = frozenset(p.wire for p in INPUT_PROPS)
 
-
-def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The input properties of a property bag (outputs and `__provider` left out)."""
-    return {k: v for k, v in props.items() if k in _INPUT_NAMES}
+def inputs_of(props: Mapping[str, Any], model: type[ApiKeySpec] = ApiKeySpec) -> dict[str, Any]:
+    """The input properties of a property bag (outputs and `__provider` left out), as the
+    resource whose spec is `model` takes them."""
+    return {
+        k: v
+        for k, v in props.items()
+        if k in model.props and model.props[k].change is not Change.OUTPUT_ONLY
+    }
 
 
 def check(
     news: Mapping[str, Any],
     olds: Mapping[str, Any] | None = None,
     session: Session | None = None,
+    model: type[ApiKeySpec] = ApiKeySpec,
 ) -> Checked:
-    """Validate the desired inputs; unknown values (preview) are judged once known.
+    """Validate the desired inputs as `model` (the resource's spec); unknown values
+    (preview) are judged once known.
 
     With a session, a new resource's `adopt_id` is checked against the live key.
     """
     inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknowns(v))
-    spec, failures = validate(inputs_of(inputs), unknown)
+    spec, failures = validate(inputs_of(inputs, model), unknown, model)
     checked = [Failure(f.property, f.reason) for f in failures]
     if spec is not None:
         inputs = spec.to_wire()
@@ -54,7 +59,7 @@ def check(
                 "another name"
             )
             checked.append(Failure("name", reason))
-        if session is not None and spec.adopt_id is not None and not inputs_of(olds or {}):
+        if session is not None and spec.adopt_id is not None and not inputs_of(olds or {}, model):
             from . import takeover  # the Console API client: only when adopting
 
             checked += [Failure(p, r) for p, r in takeover.check_failures(session, spec)]

@@ -63,12 +63,15 @@ def _comparable(prop: Prop, value: Any) -> Any:
     return whole_number(value)
 
 
-def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop]:
-    """Input properties whose new value differs from the old one, or is not known yet."""
+def changed_props(
+    olds: Mapping[str, Any], news: Mapping[str, Any], props: Collection[Prop] = INPUT_PROPS
+) -> list[Prop]:
+    """Input properties (of `props`) whose new value differs from the old one, or is not
+    known yet."""
     return [
         prop
-        for prop in INPUT_PROPS
-        if prop.change is not Change.CREATE_ONLY
+        for prop in props
+        if prop.change not in (Change.OUTPUT_ONLY, Change.CREATE_ONLY)
         and (
             contains_unknowns(news.get(prop.wire))
             or _comparable(prop, olds.get(prop.wire)) != _comparable(prop, news.get(prop.wire))
@@ -76,7 +79,7 @@ def changed_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Prop
     ]
 
 
-def _kind(prop: Prop, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Kind:
+def kind_of(prop: Prop, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Kind:
     if olds.get(prop.wire) is None and news.get(prop.wire) is not None:
         return Kind.ADD
     if news.get(prop.wire) is None and olds.get(prop.wire) is not None:
@@ -99,7 +102,7 @@ def diff(
     again).
     """
     changes = {
-        p.wire: PropertyChange(_kind(p, olds, news), p.change is Change.REPLACE)
+        p.wire: PropertyChange(kind_of(p, olds, news), p.change is Change.REPLACE)
         for p in changed_props(olds, news)
         if p.wire not in ignored
     }
@@ -155,14 +158,16 @@ def outputs(
     return values
 
 
-def _state(found: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
+def key_state(
+    found: Mapping[str, Any], props: Mapping[str, Any], settings: Collection[str] = _SETTING_NAMES
+) -> dict[str, Any]:
     """What the engine keeps for the resource: the key's outputs and the management
     settings, unset ones left out. The engine's property format has no null: the SDK's
     server drops every None when it encodes the answer, one costly call each, so the
     state is the same either way and cheaper this way (a read of a key with no email,
     expiry or rotation would otherwise encode eight Nones)."""
     state = {name: value for name, value in found.items() if value is not None}
-    for name in _SETTING_NAMES:
+    for name in settings:
         value = props.get(name)
         if value is not None:
             state[name] = whole_number(value)
@@ -184,25 +189,28 @@ def create(session: Session, props: Mapping[str, Any]) -> Found:
 def _create(
     session: Session, spec: ApiKeySpec, props: Mapping[str, Any], accepted: Callable[[], None]
 ) -> Found:
+    live, secret = make_key(session, spec, accepted)
+    found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
+    return Found(live.id, key_state(found, props))
+
+
+def make_key(
+    session: Session, spec: ApiKeySpec, accepted: Callable[[], None]
+) -> tuple[ApiKeyObject, str | None]:
+    """The key `spec` declares, with its secret: adopted when `adopt_id` says so, else
+    made under a marker (see `markers`) and finished. `accepted` is `Session.writing`'s."""
     try:
         adopted = takeover.adopt(session, spec)
     except takeover.AdoptionError as error:
         raise ApiKeyError(str(error)) from None
     if adopted is not None:
-        found = outputs(
-            adopted,
-            email=spec.email,
-            expires_in_days=spec.expires_in_days,
-            key=_secret(adopted),
-        )
-        return Found(adopted.id, _state(found, props))
+        return adopted, _secret(adopted)
     with session.step():
         made, marker = _create_marked(session, spec)
         accepted()
         live, secret = _finish(session, spec, made, marker)
     session.directory.put(live)
-    found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
-    return Found(live.id, _state(found, props))
+    return live, secret
 
 
 def _create_marked(session: Session, spec: ApiKeySpec) -> tuple[ApiKeyObject, Marker]:
@@ -284,7 +292,7 @@ def _finish(
     if not spec.active:
         changes["active"] = False
     try:
-        secret = _secret_or_reveal(session, made.id, _secret(made))
+        secret = secret_or_reveal(session, made.id, _secret(made))
     except ApiKeyError as error:
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
         _abandon(session, made.id, reason, marker)
@@ -296,7 +304,7 @@ def _finish(
         settled = time.monotonic() + session.deadlines.request
         reason = f"finishing new API key {made.id} ({spec.name!r}) failed: {error}"
         _abandon(session, made.id, reason, marker, settled)
-    _report_odd(live)
+    report_odd(live)
     return live, secret
 
 
@@ -423,7 +431,7 @@ def _remove(session: Session, key_id: str) -> None:
         session.client.delete_api_key(key_id)
 
 
-def _secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
+def secret_or_reveal(session: Session, key_id: str, known: str | None) -> str:
     """The key's secret: the one already known, else fetched through reveal, so that no
     step ever writes a state without it."""
     if known is not None:
@@ -457,10 +465,10 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> Found:
             if live is None:
                 session.directory.discard(key_id)
                 return Found(None)
-            secret = _secret_or_reveal(session, key_id, _plain(props.get("key")))
+            secret = secret_or_reveal(session, key_id, plain(props.get("key")))
     except ConsoleError as error:
         raise ApiKeyError(f"reading API key {key_id} failed: {error}") from None
-    _report_odd(live)
+    report_odd(live)
     if live.active:
         expiry.warn_if_expired(key_id, live.expires_at, expiry.REPLACE_IT)
     expires_in_days = props.get("expiresInDays")
@@ -469,7 +477,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> Found:
     found = outputs(
         live, email=props.get("email"), expires_in_days=whole_number(expires_in_days), key=secret
     )
-    return Found(key_id, _state(found, props))
+    return Found(key_id, key_state(found, props))
 
 
 def update(
@@ -487,13 +495,13 @@ def update(
         changes["models"] = list(spec.models)
     if not changes:
         # Only how the resource manages its key changed (rotation settings): no request.
-        secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
+        secret = secret_or_reveal(session, key_id, plain(olds.get("key")))
         kept = {p.wire: olds.get(p.wire) for p in PROPS if p.wire not in _SETTING_NAMES}
-        return _state({**kept, "key": wrap_rpc_secret(secret)}, news)
+        return key_state({**kept, "key": wrap_rpc_secret(secret)}, news)
     try:
         with session.writing(), session.step():
             live = _update_key(session, key_id, changes)
-            secret = _secret_or_reveal(session, key_id, _plain(olds.get("key")))
+            secret = secret_or_reveal(session, key_id, plain(olds.get("key")))
     except NotFoundError:
         raise ApiKeyError(
             f"updating API key {key_id} failed: it no longer exists; run `pulumi refresh` to "
@@ -502,9 +510,15 @@ def update(
     except ConsoleError as error:
         raise ApiKeyError(f"updating API key {key_id} failed: {error}") from None
     session.directory.put(live)
-    _report_odd(live)
+    report_odd(live)
     found = outputs(live, email=spec.email, expires_in_days=spec.expires_in_days, key=secret)
-    return _state(found, news)
+    return key_state(found, news)
+
+
+def preview_update(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    """An update's outputs in a preview: the new inputs, and the key keeps its secret, so
+    dependents do not preview as changed."""
+    return {**olds, **{p.wire: news.get(p.wire) for p in INPUT_PROPS}}
 
 
 def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
@@ -553,7 +567,7 @@ def _guard_organization(
         )
 
 
-def _report_odd(key: ApiKeyObject) -> None:
+def report_odd(key: ApiKeyObject) -> None:
     """Say which fields of the key could not be read (they are shown as unset, so the
     next `pulumi up` sets them as declared); the engine shows the provider's stderr."""
     if key.odd_fields:
@@ -564,7 +578,7 @@ def _report_odd(key: ApiKeyObject) -> None:
         )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Old outputs arrive unwrapped from the engine, but tolerate a wrapped secret."""
     if isinstance(value, Mapping) and "value" in value:
         return value["value"]

@@ -11,7 +11,7 @@ heavy (validation lives in `spec`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 KeyType = Literal["api", "coding_agent"]
@@ -40,6 +40,9 @@ class Change(enum.Enum):
     # Read once, when the resource is created; later changes are not changes.
     CREATE_ONLY = "nothing once created"
     OUTPUT_ONLY = "output only"
+    # A setting of the key that the Console API cannot change: a resource that keeps its
+    # previous key (`RotatingApiKey`) rotates to a new key made with it.
+    ROTATE = "rotation (new key; the old one stays valid as previous)"
 
 
 class Returned(enum.Enum):
@@ -203,15 +206,91 @@ PROPS: tuple[Prop, ...] = (
          returned=Returned.ONCE),
 )  # fmt: skip
 
+
+def _rotating(prop: Prop) -> Prop:
+    """An `ApiKey` row as `RotatingApiKey` has it: what replaces an `ApiKey` rotates here,
+    and rotation keeps the previous key."""
+    if prop.change is Change.REPLACE:
+        return replace(
+            prop,
+            change=Change.ROTATE,
+            description=prop.description.replace(
+                "Changing it creates a new key.", "Changing it rotates the key."
+            ),
+        )
+    if prop.wire in ("rotateBeforeExpiryDays", "rotateEveryDays"):
+        return replace(
+            prop,
+            description=prop.description.replace(
+                "Replace the key (new key first)",
+                "Rotate: make a new current key and keep the old one as previous for `grace_days`,",
+            ),
+        )
+    return prop
+
+
+MAX_IDLE_HOURS = MAX_EXPIRY_DAYS * 24
+DEFAULT_GRACE_DAYS = 7
 PROPS_BY_WIRE: dict[str, Prop] = {p.wire: p for p in PROPS}
+# Where the outputs of the key begin in the table (the inputs come before).
+_KEY_OUTPUTS_FROM = PROPS.index(PROPS_BY_WIRE["organizationId"])
+
+ROTATING_PROPS: tuple[Prop, ...] = (
+    *(_rotating(p) for p in PROPS[:_KEY_OUTPUTS_FROM]),
+    Prop(
+        "graceDays",
+        "grace_days",
+        "integer",
+        Change.STATE_ONLY,
+        "Days the previous key stays valid after a rotation, for consumers to move to the "
+        "new `key`; the first `up` after that deletes it.",
+        fix=f"Set `grace_days` to a whole number of days from 1 to {MAX_EXPIRY_DAYS - 1}, "
+        "below `rotate_every_days` when that is set, or leave it unset for "
+        f"{DEFAULT_GRACE_DAYS}.",
+        default=DEFAULT_GRACE_DAYS,
+    ),
+    Prop(
+        "retireWhenIdleHours",
+        "retire_when_idle_hours",
+        "integer",
+        Change.STATE_ONLY,
+        "Retire the previous key before the grace period ends once it has not been used "
+        "for this many hours since the rotation (its `last_used_at`).",
+        fix=f"Set `retire_when_idle_hours` to a whole number of hours from 1 to "
+        f"{MAX_IDLE_HOURS}, or leave it unset.",
+    ),
+    *PROPS[_KEY_OUTPUTS_FROM:-1],
+    Prop("keyId", "key_id", "string", Change.OUTPUT_ONLY,
+         "Id of the current key (the one `key` is the secret of)."),
+    Prop("rotatedAt", "rotated_at", "string", Change.OUTPUT_ONLY,
+         "When the current key was made (ISO 8601, UTC): the last rotation, or the create."),
+    Prop("previousKeyId", "previous_key_id", "string", Change.OUTPUT_ONLY,
+         "Id of the previous key during a grace period; empty outside one."),
+    Prop("previousRetiresAt", "previous_retires_at", "string", Change.OUTPUT_ONLY,
+         "When the grace period ends (ISO 8601, UTC): the first `up` after it deletes the "
+         "previous key."),
+    Prop("previousLastUsedAt", "previous_last_used_at", "string", Change.OUTPUT_ONLY,
+         "When the previous key was last used, as the last `up` or `refresh` saw it."),
+    PROPS[-1],
+    Prop("previousKey", "previous_key", "string", Change.OUTPUT_ONLY,
+         "The previous key's secret during a grace period; empty outside one. Always a "
+         "Pulumi secret.", secret=True, returned=Returned.ONCE),
+)  # fmt: skip
+
 INPUT_PROPS: tuple[Prop, ...] = tuple(p for p in PROPS if p.change is not Change.OUTPUT_ONLY)
 REPLACE_PROPS: tuple[str, ...] = tuple(p.wire for p in PROPS if p.change is Change.REPLACE)
-PYTHON_TO_WIRE: dict[str, str] = {p.python: p.wire for p in PROPS}
-WIRE_TO_PYTHON: dict[str, str] = {p.wire: p.python for p in PROPS}
+# Both resources spell a property alike in every language, so one table maps names.
+PYTHON_TO_WIRE: dict[str, str] = {p.python: p.wire for p in (*PROPS, *ROTATING_PROPS)}
+WIRE_TO_PYTHON: dict[str, str] = {p.wire: p.python for p in (*PROPS, *ROTATING_PROPS)}
 NEVER_RETURNED: frozenset[str] = frozenset(p.wire for p in PROPS if p.returned is Returned.NEVER)
-OUTPUT_ONLY_PYTHON: tuple[str, ...] = tuple(
-    p.python for p in PROPS if p.change is Change.OUTPUT_ONLY
-)
+
+
+def output_only_python(props: tuple[Prop, ...]) -> tuple[str, ...]:
+    """The Python names of a resource's outputs that are no inputs."""
+    return tuple(p.python for p in props if p.change is Change.OUTPUT_ONLY)
+
+
+OUTPUT_ONLY_PYTHON: tuple[str, ...] = output_only_python(PROPS)
 
 
 def python_name(wire: str) -> str:

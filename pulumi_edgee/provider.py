@@ -1,9 +1,11 @@
-"""`ApiKeyProvider`: the dynamic provider the engine calls for every ApiKey.
+"""The dynamic providers the engine calls for Python programs: `ApiKeyProvider` for every
+ApiKey, `RotatingApiKeyProvider` for every RotatingApiKey; each the same adapter over its
+registry row's lifecycle.
 
-Its module path and class name are stored (pickled by reference) in every resource's
-state: moving or renaming them breaks refresh and destroy of existing stacks. The
+Their module path and class names are stored (pickled by reference) in every resource's
+state: moving or renaming them breaks refresh and destroy of existing stacks. An
 instance holds nothing: configuration lives in a per-process table, the HTTP client in
-`session`, and the decisions in `lifecycle`, imported on first call so that building a
+`session`, and the decisions in the lifecycle, imported on first call so that building a
 program stays light.
 """
 
@@ -13,7 +15,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -26,8 +28,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from .registry import API_KEY, ROTATING_API_KEY, Lifecycle, Resource
+
 if TYPE_CHECKING:
     from .session import Session
+    from .spec import ApiKeySpec
 
 _CONFIG_KEYS = ("edgee:apiToken", "edgee:organizationId", "edgee:consoleUrl")
 
@@ -43,6 +48,16 @@ class ApiKeyProvider(ResourceProvider):
 
     # The pickled provider holds no secret, so it need not be a secret in state.
     serialize_as_secret_always = False
+    row: ClassVar[Resource] = API_KEY
+
+    def _lifecycle(self) -> Lifecycle:
+        return self.row.lifecycle()
+
+    def _spec(self) -> type[ApiKeySpec]:
+        """The inputs' model: `check` runs without loading the lifecycle (see `checks`)."""
+        from .spec import ApiKeySpec
+
+        return ApiKeySpec
 
     def configure(self, req: ConfigureRequest) -> None:
         # Kept as the tuple every call looks its session up by (see `session_for_config`).
@@ -78,7 +93,8 @@ class ApiKeyProvider(ResourceProvider):
         problem = session.access_problem()
         if problem is not None:
             return CheckResult(news, [CheckFailure("", problem[1])])
-        checked = checks.check(news, _olds, session if news.get("adoptId") is not None else None)
+        adopting = session if news.get("adoptId") is not None else None
+        checked = checks.check(news, _olds, adopting, self._spec())
         if not checked.failures:
             return CheckResult(checked.inputs, [])
         from .redaction import declared_secret_values, redact
@@ -92,42 +108,44 @@ class ApiKeyProvider(ResourceProvider):
         return CheckResult(checked.inputs, failures)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        from . import lifecycle
         from .settings import SettingsError
 
         try:
             session = self._session()
         except SettingsError:  # `check` has said so; adoption is not noted then
             session = None
-        found = lifecycle.diff(_olds, _news, key_id=_id, session=session)
+        found = self._lifecycle().diff(_olds, _news, key_id=_id, session=session)
         return DiffResult(
             changes=found.changed, replaces=found.replaces, delete_before_replace=False
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from . import lifecycle
-
         with _secrets_kept_out(props):
-            made = lifecycle.create(self._session(), props)
+            made = self._lifecycle().create(self._session(), props)
         assert made.id is not None
         return CreateResult(made.id, made.outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        from . import lifecycle
-
-        found = lifecycle.read(self._session(), id_, props)
+        found = self._lifecycle().read(self._session(), id_, props)
         return ReadResult(found.id, found.outputs)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
-        from . import lifecycle
-
         with _secrets_kept_out(_news):
-            return UpdateResult(lifecycle.update(self._session(), _id, _olds, _news))
+            return UpdateResult(self._lifecycle().update(self._session(), _id, _olds, _news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        from . import lifecycle
+        self._lifecycle().delete(self._session(), _id, _props)
 
-        lifecycle.delete(self._session(), _id, _props)
+
+class RotatingApiKeyProvider(ApiKeyProvider):
+    """Maps the engine's calls for `edgee:RotatingApiKey` onto the Edgee Console API."""
+
+    row: ClassVar[Resource] = ROTATING_API_KEY
+
+    def _spec(self) -> type[ApiKeySpec]:
+        from .spec import RotatingApiKeySpec
+
+        return RotatingApiKeySpec
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from .properties import PROPS, Change, Prop
+from .properties import PROPS, ROTATING_PROPS, Change, Prop
 
 if TYPE_CHECKING:
     from .results import Checked, Diff, Found
@@ -54,6 +54,10 @@ class Lifecycle(Protocol):
 
     def delete(self, session: Session, key_id: str, props: Mapping[str, Any]) -> None: ...
 
+    def preview_update(
+        self, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -90,7 +94,16 @@ class Resource:
 
 API_KEY = Resource("ApiKey", "An Edgee AI Gateway API key.", PROPS, "pulumi_edgee.lifecycle")
 
-RESOURCES: tuple[Resource, ...] = (API_KEY,)
+ROTATING_API_KEY = Resource(
+    "RotatingApiKey",
+    "An Edgee AI Gateway API key that rotates without downtime: a rotation makes a new "
+    "current key and keeps the old one valid as the previous key for `graceDays`, so "
+    "that consumers reading the secret at their own pace move over before it is deleted.",
+    ROTATING_PROPS,
+    "pulumi_edgee.rotating",
+)
+
+RESOURCES: tuple[Resource, ...] = (API_KEY, ROTATING_API_KEY)
 BY_TOKEN: dict[str, Resource] = {r.token: r for r in RESOURCES}
 # Every type token under which a resource of this package sits in Pulumi state.
 STATE_TYPES: frozenset[str] = frozenset(

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -21,18 +21,22 @@ from pydantic import (
 )
 
 from .properties import (
+    DEFAULT_GRACE_DAYS,
     EMAIL_PATTERN,
     KEY_ID_PATTERN,
     KEY_TYPES,
     MAX_EMAIL_LENGTH,
     MAX_EXPIRY_DAYS,
+    MAX_IDLE_HOURS,
     MAX_NAME_LENGTH,
     MAX_USAGE_LIMIT,
     MODEL_PATTERN,
     PROPS_BY_WIRE,
     PYTHON_TO_WIRE,
+    ROTATING_PROPS,
     CodingAssistant,
     KeyType,
+    Prop,
 )
 
 _MODEL_RE = re.compile(MODEL_PATTERN)
@@ -60,6 +64,8 @@ class ApiKeySpec(BaseModel):
         frozen=True,
         strict=True,
     )
+    # The resource's property table, by wire name: failures take their fix from it.
+    props: ClassVar[Mapping[str, Prop]] = PROPS_BY_WIRE
 
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     type: KeyType = "api"
@@ -110,7 +116,7 @@ class ApiKeySpec(BaseModel):
         return tuple(dict.fromkeys(value))
 
     @model_validator(mode="after")
-    def _assistant_matches_type(self, info: ValidationInfo) -> ApiKeySpec:
+    def _settings_agree(self, info: ValidationInfo) -> ApiKeySpec:
         unknown: frozenset[str] = (info.context or {}).get("unknown", frozenset())
         problem = _assistant_problem(self.type, self.coding_assistant, unknown)
         if problem:
@@ -118,16 +124,69 @@ class ApiKeySpec(BaseModel):
         problem = _rotation_problem(self.expires_in_days, self.rotate_before_expiry_days, unknown)
         if problem:
             raise ValueError(f"rotateBeforeExpiryDays: {problem}")
+        for wire, problem in self._more_problems(unknown):
+            raise ValueError(f"{wire}: {problem}")
         return self
+
+    def _more_problems(self, unknown: frozenset[str]) -> list[tuple[str, str]]:
+        """Rules between inputs that a resource adds (`RotatingApiKeySpec`)."""
+        return []
 
     def to_wire(self) -> dict[str, Any]:
         """Inputs as stored in Pulumi state: wire names, unset optionals omitted."""
         values = self.model_dump(by_alias=True, exclude_none=True)
         values["models"] = list(self.models)
-        for field in ("adopt_id", "rotate_before_expiry_days", "rotate_every_days"):
-            if getattr(self, field) is not None:
+        for field, info in type(self).model_fields.items():
+            if info.exclude and getattr(self, field) is not None:
                 values[PYTHON_TO_WIRE[field]] = getattr(self, field)
         return values
+
+
+class RotatingApiKeySpec(ApiKeySpec):
+    """A `RotatingApiKey`'s desired state: its keys' settings and how it rotates them."""
+
+    props: ClassVar[Mapping[str, Prop]] = {p.wire: p for p in ROTATING_PROPS}
+
+    grace_days: WholeNumber = Field(
+        default=DEFAULT_GRACE_DAYS, ge=1, lt=MAX_EXPIRY_DAYS, exclude=True
+    )
+    retire_when_idle_hours: WholeNumber | None = Field(
+        default=None, ge=1, le=MAX_IDLE_HOURS, exclude=True
+    )
+
+    def _more_problems(self, unknown: frozenset[str]) -> list[tuple[str, str]]:
+        wire, problem = _cadence_problem(
+            {
+                "rotateEveryDays": self.rotate_every_days,
+                "rotateBeforeExpiryDays": self.rotate_before_expiry_days,
+                "graceDays": self.grace_days,
+            },
+            unknown,
+        )
+        return [(wire, problem)] if problem else []
+
+
+def _cadence_problem(inputs: Mapping[str, Any], unknown: frozenset[str]) -> tuple[str, str]:
+    """A rotating key needs a reason to rotate, and a grace period shorter than the time
+    between rotations (else each rotation cuts the previous key's grace short)."""
+    names = {"rotateEveryDays", "rotateBeforeExpiryDays", "graceDays"}
+    if names & unknown:
+        return "", ""
+    every, before = inputs.get("rotateEveryDays"), inputs.get("rotateBeforeExpiryDays")
+    grace = inputs.get("graceDays", DEFAULT_GRACE_DAYS)
+    if every is None and before is None:
+        return (
+            "rotateEveryDays",
+            "a RotatingApiKey needs `rotate_every_days` or `rotate_before_expiry_days` (or "
+            "both): without either it never rotates",
+        )
+    if isinstance(every, int) and isinstance(grace, int) and grace >= every:
+        return (
+            "graceDays",
+            f"{grace} days is not less than `rotate_every_days` ({every}): each rotation "
+            "would delete the previous key before its grace period ends",
+        )
+    return "", ""
 
 
 def _rotation_problem(expires: Any, before: Any, unknown: frozenset[str]) -> str | None:
@@ -169,9 +228,12 @@ class Failure:
 
 
 def validate(
-    inputs: Mapping[str, Any], unknown: frozenset[str] = frozenset()
+    inputs: Mapping[str, Any],
+    unknown: frozenset[str] = frozenset(),
+    model: type[ApiKeySpec] = ApiKeySpec,
 ) -> tuple[ApiKeySpec | None, list[Failure]]:
-    """Validate wire-named inputs; properties in `unknown` are not judged yet (preview).
+    """Validate wire-named inputs as `model` (a resource's spec); properties in `unknown`
+    are not judged yet (preview).
 
     Returns the spec when every known property is valid and nothing is unknown.
     """
@@ -179,9 +241,9 @@ def validate(
     if "name" in unknown:
         known["name"] = "pending"
     try:
-        spec = ApiKeySpec.model_validate(known, context={"unknown": unknown})
+        spec = model.model_validate(known, context={"unknown": unknown})
     except ValidationError as error:
-        failures = _failures(error, unknown)
+        failures = _failures(error, unknown, model.props)
         problem = _assistant_problem(
             known.get("type", "api"), known.get("codingAssistant"), unknown
         )
@@ -194,11 +256,18 @@ def validate(
         if problem and all(f.property != "rotateBeforeExpiryDays" for f in failures):
             prop = PROPS_BY_WIRE["rotateBeforeExpiryDays"]
             failures.append(Failure(prop.wire, f"{problem}. {prop.fix}"))
+        if model is RotatingApiKeySpec:
+            wire, problem = _cadence_problem(known, unknown)
+            if problem and all(f.property != wire for f in failures):
+                prop = model.props[wire]
+                failures.append(Failure(wire, f"{problem}. {prop.fix}"))
         return None, failures
     return (spec if not unknown else None), []
 
 
-def _failures(error: ValidationError, unknown: frozenset[str]) -> list[Failure]:
+def _failures(
+    error: ValidationError, unknown: frozenset[str], props: Mapping[str, Prop]
+) -> list[Failure]:
     failures: list[Failure] = []
     for item in error.errors(include_url=False, include_input=False):
         loc = item.get("loc", ())
@@ -208,7 +277,7 @@ def _failures(error: ValidationError, unknown: frozenset[str]) -> list[Failure]:
             wire, _, message = message.partition(": ")
         if wire in unknown:
             continue
-        prop = PROPS_BY_WIRE.get(wire)
+        prop = props.get(wire)
         if prop is None:
             continue
         where = "".join(f"item {part}: " for part in loc[1:])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,18 @@ ENUM_TYPE_NAMES: dict[str, str] = {"type": "ApiKeyType", "codingAssistant": "Cod
 # A test checks this against the nullable fields of `pulumi_edgee.console.ApiKeyObject`.
 # `expired` is worked out by the provider, and a stack written before it existed lacks
 # it until the key's next refresh or update.
-OPTIONAL_OUTPUTS: frozenset[str] = frozenset({"expiresAt", "lastUsedAt", "expired"})
+OPTIONAL_OUTPUTS: frozenset[str] = frozenset(
+    {
+        "expiresAt",
+        "lastUsedAt",
+        "expired",
+        # A RotatingApiKey's previous key, outside a grace period.
+        "previousKeyId",
+        "previousKey",
+        "previousRetiresAt",
+        "previousLastUsedAt",
+    }
+)
 
 # What each configuration setting is; how to set it comes from `settings.Source`.
 CONFIG_DESCRIPTIONS: dict[str, str] = {
@@ -198,13 +210,22 @@ def _or_list(names: list[str]) -> str:
 
 def resource_description(row: registry.Resource) -> str:
     parts = [row.summary]
-    secrets = [p.wire for p in row.props if p.secret]
-    if secrets:
-        parts.append(f"Its secret, {_or_list(secrets)}, is always a Pulumi secret.")
+    secrets = [f"`{p.wire}`" for p in row.props if p.secret]
+    if len(secrets) == 1:
+        parts.append(f"Its secret, {secrets[0]}, is always a Pulumi secret.")
+    elif secrets:
+        parts.append(f"Its secrets, {', '.join(secrets[:-1])} and {secrets[-1]}, are always "
+                     "Pulumi secrets.")
     if row.replace_props:
         parts.append(
             f"Changing {_or_list(list(row.replace_props))} replaces the key (the new key "
             "has a new secret); every other input is updated in place."
+        )
+    rotating = [p.wire for p in row.props if p.change is properties.Change.ROTATE]
+    if rotating:
+        parts.append(
+            f"Changing {_or_list(rotating)} rotates the key in place (a new current key; the "
+            "old one stays valid as the previous key); every other input is updated in place."
         )
     return " ".join(parts)
 
@@ -329,7 +350,16 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-REFERENCE_PATH = ROOT / "docs" / "reference" / "api-key.md"
+REFERENCE_DIR = ROOT / "docs" / "reference"
+
+
+def reference_page(row: registry.Resource) -> str:
+    """A resource's reference page's file name: `RotatingApiKey` -> `rotating-api-key.md`."""
+    words = re.findall(r"[A-Z][a-z]*", row.name)
+    return "-".join(word.lower() for word in words) + ".md"
+
+
+REFERENCE_PATH = REFERENCE_DIR / reference_page(API_KEY)
 TABLE_START = "<!-- properties:start -->"
 TABLE_END = "<!-- properties:end -->"
 
@@ -357,13 +387,13 @@ def properties_table(row: registry.Resource = API_KEY) -> str:
     return "\n".join(rows)
 
 
-def render_reference(page: str) -> str:
-    """The reference page with its property table regenerated between the markers."""
+def render_reference(page: str, row: registry.Resource = API_KEY) -> str:
+    """A reference page with its property table regenerated between the markers."""
     head, start, rest = page.partition(TABLE_START)
     _, end, tail = rest.partition(TABLE_END)
     if not start or not end:
         raise SystemExit(f"the reference page lacks the {TABLE_START} / {TABLE_END} markers")
-    return f"{head}{TABLE_START}\n{properties_table()}\n{TABLE_END}{tail}"
+    return f"{head}{TABLE_START}\n{properties_table(row)}\n{TABLE_END}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,10 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         "--path", type=Path, default=SCHEMA_PATH, help="schema file (default: %(default)s)"
     )
     parser.add_argument(
-        "--reference",
+        "--reference-dir",
         type=Path,
-        default=REFERENCE_PATH,
-        help="the ApiKey reference page (default: %(default)s)",
+        default=REFERENCE_DIR,
+        help="the folder of the resources' reference pages (default: %(default)s)",
     )
     parser.add_argument(
         "--plugin-schema",
@@ -390,13 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     path: Path = args.path
-    reference: Path = args.reference
     schema = render(build_schema())
-    outputs = {
-        path: schema,
-        args.plugin_schema: schema,
-        reference: render_reference(reference.read_text(encoding="utf-8")),
-    }
+    outputs = {path: schema, args.plugin_schema: schema}
+    for row in registry.RESOURCES:
+        page = args.reference_dir / reference_page(row)
+        outputs[page] = render_reference(page.read_text(encoding="utf-8"), row)
     if args.check:
         stale = []
         for target, text in outputs.items():

@@ -419,8 +419,7 @@ class EdgeeProvider(provider_pb2_grpc.ResourceProviderServicer):
         news, secret = decode(request.news)
         secret_names = old_secret | secret | row.secret_outputs
         if request.preview:
-            # The key keeps its secret: dependents must not preview as changed.
-            merged = {**olds, **{p.wire: news.get(p.wire) for p in row.input_props}}
+            merged = row.lifecycle().preview_update(olds, news)
             return provider_pb2.UpdateResponse(properties=encode(merged, secret_names))
         outs = row.lifecycle().update(self._configured(), request.id, olds, news)
         return provider_pb2.UpdateResponse(properties=encode(outs, secret_names))

@@ -219,7 +219,8 @@ class PluginStep:
 
 @dataclass
 class PluginEngine:
-    """The engine's commands for `edgee:index:ApiKey` resources through the plugin: the
+    """The engine's commands for the plugin's resources (of `type_token`, one type per
+    stack; `edgee:index:ApiKey` unless given) through the plugin: the
     same call sequences as for the dynamic provider (`LifeCycle` on a `ModelStack`, spoken
     to as `PLUGIN_DOOR`), a fresh plugin process per command, each started with the
     engine's handshake (GetPluginInfo, CheckConfig, DiffConfig once the config changed,
@@ -237,10 +238,12 @@ class PluginEngine:
     logs: list[LogRecord] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     old_config: dict[str, Any] | None = None
+    # The resources' type (one per stack): `edgee:index:ApiKey` unless given.
+    type_token: str = PLUGIN_DOOR.type_token
     model: ModelStack = field(init=False)
 
     def __post_init__(self) -> None:
-        self.model = ModelStack(self.project, self.stack, PLUGIN_DOOR.type_token)
+        self.model = ModelStack(self.project, self.stack, self.type_token)
 
     @property
     def state(self) -> dict[str, ResourceState]:
@@ -347,7 +350,7 @@ class PluginEngine:
             urn = self.urn(name)
             imported = lifecycle.refresh(
                 ResourceState(
-                    urn=urn, type=PLUGIN_DOOR.type_token, custom=True, id=key_id, external=True
+                    urn=urn, type=self.type_token, custom=True, id=key_id, external=True
                 )
             )
             if imported is None:

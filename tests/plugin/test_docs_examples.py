@@ -1,6 +1,6 @@
 """The reference pages' examples use only what the package declares: YAML and TypeScript
 against schema.json (as the examples/ programs are checked), Python against `ApiKey`'s
-and the lookups' signatures. The Go examples are compiled against the generated SDK by
+, `RotatingApiKey`'s and the lookups' signatures. The Go examples are compiled against the generated SDK by
 tests/engine/test_plugin_go.py."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import pulumi_edgee
-from pulumi_edgee import ApiKeyArgs
+from pulumi_edgee import ApiKeyArgs, RotatingApiKeyArgs
 
 from .test_examples import (
     RESOURCE_BUILTINS,
@@ -93,6 +93,7 @@ def test_python_examples_use_real_arguments(page: str, block: str) -> None:
     tree = ast.parse(block)
     accepted = {
         "ApiKey": set(ApiKeyArgs.__dataclass_fields__),
+        "RotatingApiKey": set(RotatingApiKeyArgs.__dataclass_fields__),
         "get_api_key": set(inspect.signature(pulumi_edgee.get_api_key).parameters),
         "get_api_keys": set(inspect.signature(pulumi_edgee.get_api_keys).parameters),
     }

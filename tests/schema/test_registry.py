@@ -22,7 +22,15 @@ def test_schema_describes_exactly_the_registrys_resources() -> None:
 
 def test_each_row_names_a_lifecycle_with_every_step() -> None:
     steps = [name for name in vars(Lifecycle) if not name.startswith("_")]
-    assert sorted(steps) == ["check", "create", "delete", "diff", "read", "update"]
+    assert sorted(steps) == [
+        "check",
+        "create",
+        "delete",
+        "diff",
+        "preview_update",
+        "read",
+        "update",
+    ]
     for row in RESOURCES:
         lifecycle = row.lifecycle()
         assert all(callable(getattr(lifecycle, step)) for step in steps), row.name

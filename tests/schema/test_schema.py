@@ -236,13 +236,14 @@ def test_a_spec_change_makes_schema_json_stale(
 
 def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "schema.json"
-    reference = tmp_path / "api-key.md"
-    reference.write_text(gen.REFERENCE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    for row in registry.RESOURCES:
+        page = gen.reference_page(row)
+        (tmp_path / page).write_text((gen.REFERENCE_DIR / page).read_text(encoding="utf-8"))
     files = [
         "--path",
         str(path),
-        "--reference",
-        str(reference),
+        "--reference-dir",
+        str(tmp_path),
         "--plugin-schema",
         str(tmp_path / "plugin-schema.json"),
     ]
@@ -262,12 +263,13 @@ def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "python scripts/generate_schema.py" in err
 
 
-def test_reference_property_table_is_current() -> None:
-    page = gen.REFERENCE_PATH.read_text(encoding="utf-8")
-    assert gen.render_reference(page) == page, (
+@pytest.mark.parametrize("row", registry.RESOURCES, ids=lambda row: row.name)
+def test_reference_property_table_is_current(row: registry.Resource) -> None:
+    page = (gen.REFERENCE_DIR / gen.reference_page(row)).read_text(encoding="utf-8")
+    assert gen.render_reference(page, row) == page, (
         "the reference page's property table is stale: run `python scripts/generate_schema.py`"
     )
-    for prop in spec.PROPS:
+    for prop in row.props:
         assert f"| `{prop.python}` | `{prop.wire}` |" in page
 
 
@@ -381,7 +383,7 @@ def test_required_outputs(resource: dict[str, Any]) -> None:
             f"OPTIONAL_OUTPUTS in scripts/generate_schema.py, then {REGENERATE}"
         )
     optional_outputs: frozenset[str] = gen.OPTIONAL_OUTPUTS
-    assert optional_outputs <= {p.wire for p in spec.PROPS}
+    assert optional_outputs <= {p.wire for row in registry.RESOURCES for p in row.props}
 
 
 def test_config_variables(schema: dict[str, Any]) -> None:
