@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 from pulumi.dynamic import ResourceProvider
 from pulumi.runtime import rpc
 
-from ..registry import API_KEY, DYNAMIC_PREFIX
+from ..registry import API_KEY, DYNAMIC_PREFIX, Resource
 from .provider_server import DiffResponse, ProviderServer, urn_name
 
 __all__ = [
@@ -200,6 +200,10 @@ class FrontDoor:
     provider_in_bags: bool
     accepts_secrets: bool
     previews: bool
+
+    def type_for(self, row: Resource) -> str:
+        """The type token of a registry row's resources through this door."""
+        return row.dynamic_token if self.provider_in_bags else row.token
 
 
 DYNAMIC_DOOR = FrontDoor(API_KEY.dynamic_token, True, False, False)

@@ -349,9 +349,7 @@ class PluginEngine:
         def run(lifecycle: LifeCycle) -> list[PluginStep]:
             urn = self.urn(name)
             imported = lifecycle.refresh(
-                ResourceState(
-                    urn=urn, type=self.type_token, custom=True, id=key_id, external=True
-                )
+                ResourceState(urn=urn, type=self.type_token, custom=True, id=key_id, external=True)
             )
             if imported is None:
                 raise EngineError(f"{name}: the provider returned no state for {key_id}")

@@ -16,6 +16,7 @@ import queue
 from collections.abc import Iterator
 from typing import Any
 
+from ..registry import API_KEY, Resource
 from .engine import PLUGIN_DOOR, SECRET_CONFIG_KEYS, edgee_config
 from .faults import (
     ORGANIZATION,
@@ -53,8 +54,12 @@ class PluginHarness(Harness):
 
     @contextlib.contextmanager
     def process(
-        self, leaks: LeakDetector | None = None, organization: str = ORGANIZATION
+        self,
+        leaks: LeakDetector | None = None,
+        organization: str = ORGANIZATION,
+        row: Resource = API_KEY,
     ) -> Iterator[ProviderProcess]:
+        """A plugin process for one command (one plugin serves every row)."""
         leaks = self.leaks if leaks is None else leaks
         with contextlib.ExitStack() as held:
             with self._lock:

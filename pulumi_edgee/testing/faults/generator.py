@@ -1,7 +1,10 @@
-"""Seeded scenarios: small stacks (one to three ApiKey resources) taken through a seeded
-sequence of commands, with one or two fault rules armed before each (see
-`scripts/fault_scenarios.py` for the kinds), some with a second stack of identical keys or a
-command first pointed at another organization.
+"""Seeded scenarios: small stacks (one to three ApiKey resources, or in a share of them
+RotatingApiKey resources) taken through a seeded sequence of commands, with one or two
+fault rules armed before each (see `scripts/fault_scenarios.py` for the kinds), some with a
+second stack of identical keys or a command first pointed at another organization.
+
+In a stack of rotating keys, what replaces an `ApiKey` rotates in place: a new current key
+is made and the key before the previous one deleted, under the same faults.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import dataclasses
 import random
 from collections.abc import Mapping
 from typing import Any
+
+from pulumi_edgee.registry import ROTATING_API_KEY
 
 from .scenarios import FAULT_KINDS, TARGETS, Fault, Scenario, ScenarioStep, StepKind
 
@@ -50,6 +55,8 @@ _COUNTS: dict[int | None, int] = {1: 45, 2: 20, 3: 6, 4: 4, 5: 10, 6: 4, 8: 3, N
 # organization: modest, so a run's length stays about the same.
 SECOND_STACK_SHARE = 0.1
 OTHER_ORGANIZATION_SHARE = 0.08
+# The share of scenarios whose stack holds RotatingApiKey resources.
+ROTATING_SHARE = 0.3
 
 
 def _random_inputs(rng: random.Random) -> dict[str, Any]:
@@ -240,4 +247,23 @@ def generate_scenario(seed: int, index: int) -> Scenario:
         steps.append(ScenarioStep(kind, {} if kind == "destroy" else snapshot, faults, out_of_band))
     # A stream of its own: the steps above are the same with or without the mixed-in kinds.
     _mix_in(random.Random(f"fault-scenarios/{seed}/{index}/mixed-in"), steps)  # noqa: S311
+    # Likewise: which scenarios are of rotating keys changes none of the steps above.
+    rotating = random.Random(f"fault-scenarios/{seed}/{index}/resource")  # noqa: S311
+    if rotating.random() < ROTATING_SHARE:
+        steps = [dataclasses.replace(s, program=_rotating(s.program)) for s in steps]
+        return Scenario(seed, index, tuple(steps), ROTATING_API_KEY.name)
     return Scenario(seed, index, tuple(steps))
+
+
+def _rotating(program: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The program's resources as rotating keys, each with settings of its own (by name, so
+    the same in every step): rotation every 30 days, a grace of 1 or 7 days, and for some
+    the idle rule at 1 hour (a key made under a clock skew is that old at once)."""
+    rotated: dict[str, dict[str, Any]] = {}
+    for name, inputs in program.items():
+        number = int(name.removeprefix("r"))
+        settings: dict[str, Any] = {"rotateEveryDays": 30, "graceDays": (1, 7)[number % 2]}
+        if number % 3 == 0:
+            settings["retireWhenIdleHours"] = 1
+        rotated[name] = {**inputs, **settings}
+    return rotated

@@ -13,7 +13,8 @@ from typing import Any
 
 from pulumi_edgee.emulator.app import ConsoleApp, key_json, request_json
 from pulumi_edgee.emulator.server import EmulatorServer
-from pulumi_edgee.provider import ApiKeyProvider
+from pulumi_edgee.provider import ApiKeyProvider, RotatingApiKeyProvider
+from pulumi_edgee.registry import API_KEY, Resource
 
 from ..emulator import EmulatorHandle, run_emulator
 from ..engine import (
@@ -43,9 +44,17 @@ def urn(name: str) -> str:
     return ModelStack(project="scenarios", stack="faults").urn(name)
 
 
-def new_stack(name: str = "faults", door: FrontDoor = DYNAMIC_DOOR) -> ModelStack:
-    """An empty scenario stack of the front door's resource type."""
-    return ModelStack(project="scenarios", stack=name, type=door.type_token)
+def new_stack(
+    name: str = "faults", door: FrontDoor = DYNAMIC_DOOR, row: Resource = API_KEY
+) -> ModelStack:
+    """An empty scenario stack of the registry row's resources, through the front door."""
+    return ModelStack(project="scenarios", stack=name, type=door.type_for(row))
+
+
+# The dynamic provider of each registry row.
+_PROVIDERS: dict[str, type[ApiKeyProvider]] = {
+    cls.row.name: cls for cls in (ApiKeyProvider, RotatingApiKeyProvider)
+}
 
 
 class StepFailed(Exception):
@@ -58,6 +67,10 @@ class StepFailed(Exception):
         super().__init__(error.details)
         self.error = error
         self.details = error.details
+
+
+# The outputs that hold a gateway key (a rotating key's current and previous).
+_SECRETS = ("key", "previousKey")
 
 
 class ProviderProcess:
@@ -77,11 +90,12 @@ class ProviderProcess:
         self.engine = LifeCycle(server, door=door, provider=provider, on_outputs=self._keep)
 
     def _keep(self, label: str, outputs: Props) -> None:
-        """The secret is registered, the rest searched; `key` must arrive as a secret."""
-        if "key" in outputs.values and "key" not in outputs.secrets:
-            raise AssertionError(f"{label}: the gateway key did not arrive as a secret")
-        self.leaks.add_secrets(outputs.values.get("key"))
-        self.leaks.record(label, {k: v for k, v in outputs.values.items() if k != "key"})
+        """The secrets are registered, the rest searched; each must arrive as a secret."""
+        for name in _SECRETS:
+            if name in outputs.values and name not in outputs.secrets:
+                raise AssertionError(f"{label}: the gateway key did not arrive as a secret")
+            self.leaks.add_secrets(outputs.values.get(name))
+        self.leaks.record(label, {k: v for k, v in outputs.values.items() if k not in _SECRETS})
 
     def _run(self, command: Callable[[], object]) -> None:
         try:
@@ -221,12 +235,16 @@ class Harness:
 
     @contextlib.contextmanager
     def process(
-        self, leaks: LeakDetector | None = None, organization: str = ORGANIZATION
+        self,
+        leaks: LeakDetector | None = None,
+        organization: str = ORGANIZATION,
+        row: Resource = API_KEY,
     ) -> Iterator[ProviderProcess]:
-        """A provider process for one command (see the module docstring), configured for
-        `organization`; safe to use from two threads at once."""
+        """A provider process for one command (see the module docstring) on resources of
+        the registry `row`, configured for `organization`; safe to use from two threads at
+        once."""
         leaks = self.leaks if leaks is None else leaks
-        if not self.fresh_processes and organization == ORGANIZATION:
+        if not self.fresh_processes and organization == ORGANIZATION and row is API_KEY:
             with self._lock:
                 if self._server is None:
                     self._current_server()
@@ -240,7 +258,7 @@ class Harness:
                 server = self._current_server()
                 url = held.enter_context(self._endpoint())
                 self._configured(url, organization)
-                instance = ApiKeyProvider()
+                instance = _PROVIDERS[row.name]()
                 instance.process = (os.getpid(), id(self), url)  # type: ignore[attr-defined]
                 provider = provider_payload(instance)
                 # The server configures a provider on its first call, with the last Configure.

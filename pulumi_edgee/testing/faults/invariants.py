@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pulumi_edgee.spec import ApiKeySpec
+from pulumi_edgee.registry import ROTATING_API_KEY
+from pulumi_edgee.spec import ApiKeySpec, RotatingApiKeySpec
 
 from ..engine import (
     ModelStack,
@@ -28,6 +29,21 @@ def short_reason(text: str) -> str:
     return line[:200]
 
 
+def _rotating(resource: ResourceState) -> bool:
+    return resource.type in (ROTATING_API_KEY.token, ROTATING_API_KEY.dynamic_token)
+
+
+def held_keys(resource: ResourceState) -> dict[str, Any]:
+    """The keys a resource holds, by id, with the secret its state stores for each: an
+    ApiKey's id is its key's; a RotatingApiKey holds its current key (first) and, during a
+    grace period, its previous key."""
+    if not _rotating(resource):
+        return {resource.id: resource.outputs.get("key")}
+    outputs = resource.outputs
+    pairs = (("keyId", "key"), ("previousKeyId", "previousKey"))
+    return {outputs[i]: outputs.get(k) for i, k in pairs if outputs.get(i)}
+
+
 def _days(created: str | None, expires: str | None) -> int | None:
     if created is None or expires is None:
         return None
@@ -37,9 +53,12 @@ def _days(created: str | None, expires: str | None) -> int | None:
 
 
 def _live_differences(
-    name: str, declared: Mapping[str, Any], live: Mapping[str, Any], *, check_email: bool
+    name: str,
+    spec: ApiKeySpec,
+    live: Mapping[str, Any],
+    *,
+    check_email: bool,
 ) -> str:
-    spec = ApiKeySpec.model_validate(declared)
     wanted = {
         "name": spec.name,
         "type": spec.type,
@@ -101,7 +120,8 @@ def inconsistencies(
     """Compare a stack's state with the organization's live keys (`Harness.live_keys()`).
 
     Always: every live key in exactly one resource (`others` are further stacks of the
-    same organization), every resource's key alive, and its stored secret the live one.
+    same organization), every key a resource holds alive, and its stored secret the live
+    one.
     With `program` (after an `up` or a `destroy`): state holds exactly the program's
     resources, no replaced key is left, and inputs, outputs and live keys match it (but
     the `email` of the keys in `unseen_email`, whose update was acknowledged without
@@ -109,11 +129,11 @@ def inconsistencies(
     """
     found: list[Inconsistency] = []
     entries = stack.all()
-    ids = Counter(resource.id for _, resource in entries)
-    elsewhere = {resource.id for other in others for _, resource in other.all()}
+    ids = Counter(key_id for _, resource in entries for key_id in held_keys(resource))
+    elsewhere = {k for other in others for _, r in other.all() for k in held_keys(r)}
     for key_id, n in ids.items():
         if n > 1:
-            names = [name for name, r in entries if r.id == key_id]
+            names = [name for name, r in entries if key_id in held_keys(r)]
             found.append(Inconsistency("duplicates", f"{names} all hold key {key_id}", key_id))
         if key_id in elsewhere:
             detail = f"{key_id} is also in another stack's state"
@@ -123,13 +143,18 @@ def inconsistencies(
             detail = f"live key {key_id} ({key['name']!r}) is in no resource"
             found.append(Inconsistency("orphans", detail, key_id))
     for name, resource in entries:
-        held = live.get(resource.id)
-        if held is None:
-            detail = f"{name} holds {resource.id}, which is gone"
+        keys = held_keys(resource)
+        if not keys:
+            detail = f"{name} ({resource.id}) holds no key"
             found.append(Inconsistency("ghosts", detail, resource.id))
-        elif resource.outputs.get("key") != held["key"]:
-            detail = f"{name} ({resource.id}) stores another secret than the live key's"
-            found.append(Inconsistency("lost_secrets", detail, resource.id))
+        for key_id, secret in keys.items():
+            held = live.get(key_id)
+            if held is None:
+                detail = f"{name} holds {key_id}, which is gone"
+                found.append(Inconsistency("ghosts", detail, key_id))
+            elif secret != held["key"]:
+                detail = f"{name} ({key_id}) stores another secret than the live key's"
+                found.append(Inconsistency("lost_secrets", detail, key_id))
     if program is None:
         return found
     if set(stack.resources) != set(program) or stack.pending_deletes:
@@ -139,18 +164,19 @@ def inconsistencies(
         )
         return [*found, Inconsistency("mismatches", detail)]
     for name, resource in stack.resources.items():
-        wanted = ApiKeySpec.model_validate(program[name]).to_wire()
+        model = RotatingApiKeySpec if _rotating(resource) else ApiKeySpec
+        spec = model.model_validate(program[name])
+        wanted = spec.to_wire()
         stored = {k: v for k, v in resource.inputs.items() if k != "__provider"}
         if stored != wanted:
             detail = f"{name} inputs {stored} != {wanted}"
             found.append(Inconsistency("mismatches", detail, resource.id))
-        current = live.get(resource.id)
+        current_id = next(iter(held_keys(resource)), "")
+        current = live.get(current_id)
         if current is None:
             continue
         for difference in (
-            _live_differences(
-                name, program[name], current, check_email=resource.id not in unseen_email
-            ),
+            _live_differences(name, spec, current, check_email=current_id not in unseen_email),
             _output_differences(name, resource, current),
         ):
             if difference:
@@ -167,7 +193,7 @@ def taken_from_another_stack(
     once the first has let it go (deleted it from under the taker, or was destroyed)."""
     found: list[Inconsistency] = []
     for label, stack in stacks.items():
-        for key_id in sorted({resource.id for _, resource in stack.all()}):
+        for key_id in sorted({k for _, resource in stack.all() for k in held_keys(resource)}):
             first = first_held.setdefault(key_id, label)
             if first != label:
                 detail = f"stack {label!r} holds {key_id}, which stack {first!r} held first"

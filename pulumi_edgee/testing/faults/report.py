@@ -158,7 +158,8 @@ def render(report: Report) -> str:
     lines.append(
         f"scenarios with a second stack of identical keys: {mixed['second stack']} (creates "
         f"of both stacks in flight at once: {mixed['second stack, creates at once']}); with "
-        f"a command pointed at another organization: {mixed['other organization']}"
+        f"a command pointed at another organization: {mixed['other organization']}; of "
+        f"RotatingApiKey resources: {mixed['rotating keys']}"
     )
     if report.manual_cleanups:
         total = sum(report.manual_cleanups.values())

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pulumi_edgee import markers
+from pulumi_edgee.registry import API_KEY, ROTATING_API_KEY
 
 from ..engine import (
     ModelStack,
@@ -29,6 +30,7 @@ from ..engine import (
 from ..secrets import LeakDetector
 from .harness import Harness, ProviderProcess, StepFailed, new_stack
 from .invariants import (
+    held_keys,
     inconsistencies,
     misdirection_problems,
     short_reason,
@@ -99,7 +101,10 @@ class _ScenarioRun:
         self.scenario = scenario
         self.report = report
         self.log = log
-        self.stack = new_stack(door=harness.door)
+        self.row = scenario.row
+        self.stack = new_stack(door=harness.door, row=self.row)
+        # The mixed-in kinds this scenario ran (`Report.mixed_in`).
+        self.mixed: set[str] = {"rotating keys"} if self.row is ROTATING_API_KEY else set()
         # The organization's second stack (`ScenarioStep.second_stack`) once it ran, the
         # program it last applied and the error of its last command.
         self.twin: ModelStack | None = None
@@ -110,8 +115,6 @@ class _ScenarioRun:
         # Keys an update of which was acknowledged but not applied: their `email` cannot
         # be checked (the Console API never returns it, so no client can notice).
         self.unseen_email: set[str] = set()
-        # The mixed-in kinds this scenario ran (`Report.mixed_in`).
-        self.mixed: set[str] = set()
         # Keys another tool made (`odd_key`): not the stack's, left out of the checks.
         self.foreign: set[str] = set()
         # A detector per scenario: searching is quadratic, scenarios are independent.
@@ -171,7 +174,7 @@ class _ScenarioRun:
         organization: str,
         alongside: Callable[[], None] | None,
     ) -> _Attempt:
-        with self.harness.process(organization=organization) as process:
+        with self.harness.process(organization=organization, row=self.row) as process:
             calls_before = len(process.server.calls)
             error: str | None = None
             wait = _in_thread(alongside) if alongside is not None else None
@@ -209,7 +212,7 @@ class _ScenarioRun:
         assert self.twin is not None
         self.report.commands += 1
         self.twin_error = None
-        with self.harness.process() as process:
+        with self.harness.process(row=self.row) as process:
             try:
                 command(process, self.twin)
             except StepFailed as failure:
@@ -220,7 +223,8 @@ class _ScenarioRun:
         self.report.steps[step.kind] += 1
         self.say(f"  step {number}: {step}")
         if step.deleted_out_of_band and step.deleted_out_of_band in self.stack.resources:
-            key_id = self.stack.resources[step.deleted_out_of_band].id
+            # A rotating key's current key (the first it holds).
+            key_id = next(iter(held_keys(self.stack.resources[step.deleted_out_of_band])))
             with contextlib.suppress(Exception):
                 self.emulator.backend.delete_key(ORGANIZATION, key_id)
         self.emulator.clear_faults()
@@ -232,7 +236,7 @@ class _ScenarioRun:
         alongside: Callable[[], None] | None = None
         if step.second_stack:
             self.mixed.add("second stack")
-            self.twin = self.twin or new_stack("twin", self.harness.door)
+            self.twin = self.twin or new_stack("twin", self.harness.door, self.row)
             self.twin_program = step.program
 
             def twin_up() -> None:
@@ -365,7 +369,7 @@ class _ScenarioRun:
         in no state, and removed by the next listing after their marker expired. Wait for
         that, then list through the provider: a refresh of the stack, or when the stack
         is empty, of a key it would know that no longer exists. False when there was none."""
-        held = {r.id for stack in self.stacks().values() for _, r in stack.all()}
+        held = {k for stack in self.stacks().values() for _, r in stack.all() for k in held_keys(r)}
         found = {
             key_id: marker
             for key_id, key in live.items()
@@ -378,7 +382,8 @@ class _ScenarioRun:
             return False
         while time.time() <= max(m.expires for m in leftovers.values()) + 0.2:
             time.sleep(0.1)
-        with self.harness.process() as process:
+        row = self.row if self.stack.resources else API_KEY
+        with self.harness.process(row=row) as process:
             try:
                 if self.stack.resources:
                     process.refresh(self.stack)

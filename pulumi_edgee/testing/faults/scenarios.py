@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pulumi_edgee.registry import API_KEY, RESOURCES, Resource
+
 from ..engine import (
     provider_payload,
 )
@@ -141,9 +143,15 @@ class Scenario:
     seed: int
     index: int
     steps: tuple[ScenarioStep, ...]
+    # The registry row of the stack's resources (`ApiKey` or `RotatingApiKey`).
+    resource: str = API_KEY.name
+
+    @property
+    def row(self) -> Resource:
+        return next(r for r in RESOURCES if r.name == self.resource)
 
     def describe(self) -> str:
-        lines = [f"scenario {self.index} (seed {self.seed}):"]
+        lines = [f"scenario {self.index} (seed {self.seed}, {self.resource}):"]
         for number, step in enumerate(self.steps):
             lines.append(f"  step {number}: {step}")
             if step.command == "up":
