@@ -454,7 +454,7 @@ def read(session: Session, key_id: str, props: Mapping[str, Any]) -> Found:
     existed before the command began: any walk of this process, which the engine starts
     per command, can say it is gone.
     """
-    _guard_organization(session, "reading", key_id, props)
+    guard_organization(session, "reading", key_id, props)
     asked_at = None if "createdAt" in props else session.directory.opened_at
     # A read that carries only an id (`ApiKey.get`, which a preview makes too, or an
     # import) only looks; a refresh's read may sweep (see `Session.looking`).
@@ -484,7 +484,7 @@ def update(
     session: Session, key_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Apply the in-place changes and return the full outputs, keeping the secret."""
-    _guard_organization(session, "updating", key_id, olds)
+    guard_organization(session, "updating", key_id, olds)
     spec = ApiKeySpec.model_validate(_inputs_of(news))
     changes = {
         p.python: getattr(spec, p.python)
@@ -528,7 +528,7 @@ def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     every key answers 404, and taking that as success would orphan every key. A key
     another resource adopted in this same command is its now, and is left alone.
     """
-    _guard_organization(session, "deleting", key_id, props)
+    guard_organization(session, "deleting", key_id, props)
     if session.adoptions.adopted_here(key_id):
         return
     try:
@@ -549,7 +549,7 @@ def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     session.directory.discard(key_id)
 
 
-def _guard_organization(
+def guard_organization(
     session: Session, doing: str, key_id: str, props: Mapping[str, Any]
 ) -> None:
     """Refuse to act on a key that state places in another organization than the one

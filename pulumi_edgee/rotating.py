@@ -280,6 +280,7 @@ def read(session: Session, resource_id: str, props: Mapping[str, Any]) -> Found:
             "a RotatingApiKey, declare one with `adopt_id` set to the key's id"
         )
     current, previous = props.get("keyId"), props.get("previousKeyId")
+    lifecycle.guard_organization(session, "reading", str(current or previous), props)
     try:
         with session.step():
             live = session.directory.find(str(current)) if current else None
@@ -345,6 +346,8 @@ def update(
     session: Session, resource_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Retire, rotate or update in place, as `plan` decides at this moment."""
+    current = olds.get("keyId")
+    lifecycle.guard_organization(session, "updating", str(current or resource_id), olds)
     spec = _spec(news)
     now = datetime.now(timezone.utc)
     decided = plan(olds, news, now, _previous_last_used(session, olds, news))
@@ -352,7 +355,6 @@ def update(
     if previous and _lets_previous_go(decided, olds):
         lifecycle.delete(session, str(previous["previousKeyId"]), olds)
         previous = {}
-    current = olds.get("keyId")
     if decided.rotate is not None:
         with session.writing() as accepted:
             fresh = spec.model_copy(update={"adopt_id": None})

@@ -19,12 +19,13 @@ import pytest
 import yaml
 
 import pulumi_edgee
-from pulumi_edgee import ApiKeyArgs
+from pulumi_edgee import ApiKeyArgs, RotatingApiKeyArgs
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 ACCEPTED = {
     "ApiKey": set(ApiKeyArgs.__dataclass_fields__),
+    "RotatingApiKey": set(RotatingApiKeyArgs.__dataclass_fields__),
     "get_api_key": set(inspect.signature(pulumi_edgee.get_api_key).parameters),
     "get_api_keys": set(inspect.signature(pulumi_edgee.get_api_keys).parameters),
 }
