@@ -549,9 +549,7 @@ def delete(session: Session, key_id: str, props: Mapping[str, Any]) -> None:
     session.directory.discard(key_id)
 
 
-def guard_organization(
-    session: Session, doing: str, key_id: str, props: Mapping[str, Any]
-) -> None:
+def guard_organization(session: Session, doing: str, key_id: str, props: Mapping[str, Any]) -> None:
     """Refuse to act on a key that state places in another organization than the one
     configured: there every key would read as deleted and every delete "succeed"
     while the keys keep working."""

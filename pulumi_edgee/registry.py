@@ -65,6 +65,8 @@ class Resource:
     summary: str  # the first sentence of its description in the schema and the docs
     props: tuple[Prop, ...]
     lifecycle_module: str
+    # The outputs naming the keys a resource holds; none: its id is its key's.
+    key_id_outputs: tuple[str, ...] = ()
 
     @property
     def token(self) -> str:
@@ -88,6 +90,12 @@ class Resource:
     def secret_outputs(self) -> frozenset[str]:
         return frozenset(p.wire for p in self.props if p.secret)
 
+    def held_key_ids(self, resource_id: str, outputs: Mapping[str, Any]) -> list[str]:
+        """The ids of the keys a resource of this row holds, as its state says."""
+        if not self.key_id_outputs:
+            return [resource_id]
+        return [str(outputs[name]) for name in self.key_id_outputs if outputs.get(name)]
+
     def lifecycle(self) -> Lifecycle:
         return cast("Lifecycle", importlib.import_module(self.lifecycle_module))
 
@@ -101,10 +109,14 @@ ROTATING_API_KEY = Resource(
     "that consumers reading the secret at their own pace move over before it is deleted.",
     ROTATING_PROPS,
     "pulumi_edgee.rotating",
+    key_id_outputs=("keyId", "previousKeyId"),
 )
 
 RESOURCES: tuple[Resource, ...] = (API_KEY, ROTATING_API_KEY)
 BY_TOKEN: dict[str, Resource] = {r.token: r for r in RESOURCES}
+BY_STATE_TYPE: dict[str, Resource] = {
+    token: r for r in RESOURCES for token in (r.token, r.dynamic_token)
+}
 # Every type token under which a resource of this package sits in Pulumi state.
 STATE_TYPES: frozenset[str] = frozenset(
     token for r in RESOURCES for token in (r.token, r.dynamic_token)

@@ -24,7 +24,7 @@ from .adopt import declaration
 from .command_line import add_console_flags, in_this_tools_words, open_client, settings_from
 from .console import ApiKeyObject, ConsoleError
 from .errors import EdgeeError
-from .registry import STATE_TYPES
+from .registry import BY_STATE_TYPE
 from .session import Deadlines
 from .settings import API_TOKEN, SettingsError
 
@@ -90,13 +90,19 @@ def holders(export: Mapping[str, Any], source: str) -> dict[str, list[Holder]]:
         )
     found: dict[str, list[Holder]] = {}
     for resource in deployment.get("resources") or []:
-        if resource.get("type") not in STATE_TYPES or not resource.get("id"):
+        row = BY_STATE_TYPE.get(str(resource.get("type")))
+        if row is None or not resource.get("id"):
             continue
         urn = str(resource.get("urn", ""))
         # urn:pulumi:STACK::PROJECT::TYPE::NAME
         parts = urn.split("::")
         stack = f"{parts[1]}/{parts[0].rsplit(':', 1)[-1]}" if len(parts) >= 4 else source
-        found.setdefault(str(resource["id"]), []).append(Holder(stack, urn))
+        outputs = resource.get("outputs")
+        held = row.held_key_ids(
+            str(resource["id"]), outputs if isinstance(outputs, Mapping) else {}
+        )
+        for key_id in held:
+            found.setdefault(key_id, []).append(Holder(stack, urn))
     return found
 
 

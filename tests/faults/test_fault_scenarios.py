@@ -73,6 +73,9 @@ def test_the_faults_really_fired_and_failed_steps(report: Report) -> None:
     assert set(report.steps) == kinds
     assert sum(report.failed_steps.values()) >= SCENARIOS // 5, "re-runs must be exercised"
     assert set(report.failed_steps) >= {"create", "update", "replace", "refresh", "destroy"}
+    rotating = report.mixed_in
+    assert rotating["rotating keys"] >= SCENARIOS // 5, "stacks of RotatingApiKey resources"
+    assert rotating["rotating keys, previous key held"] >= SCENARIOS // 20, "rotations happened"
 
 
 def test_every_failed_step_is_repaired_by_a_rerun_and_none_hangs(report: Report) -> None:

@@ -1,7 +1,7 @@
 """The reference pages' examples use only what the package declares: YAML and TypeScript
-against schema.json (as the examples/ programs are checked), Python against `ApiKey`'s
-, `RotatingApiKey`'s and the lookups' signatures. The Go examples are compiled against the generated SDK by
-tests/engine/test_plugin_go.py."""
+against schema.json (as the examples/ programs are checked), Python against `ApiKey`'s,
+`RotatingApiKey`'s and the lookups' signatures. The Go examples are compiled against the
+generated SDK by tests/engine/test_plugin_go.py."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ def test_faults_fired_and_steps_failed_and_were_rerun(report: Report) -> None:
     assert report.count("harness_errors") == 0, problems(report)
     assert sum(report.faults_fired.values()) >= SCENARIOS
     assert sum(report.failed_steps.values()) >= SCENARIOS // 5
+    assert report.mixed_in["rotating keys, previous key held"] > 0, "rotations through the plugin"
 
 
 def test_every_invariant_holds_through_the_plugin(report: Report) -> None:

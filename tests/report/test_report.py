@@ -46,6 +46,9 @@ IN_FLIGHT = f"{markers.PREFIX}{'b' * 32}:{int((NOW + timedelta(days=1)).timestam
 # name: (changes to a tidy key, managed by the stack export, expected findings)
 SEEDED: dict[str, tuple[dict[str, Any], bool, list[str]]] = {
     "tidy": ({}, True, []),
+    # Held by one RotatingApiKey of the export: its current and its previous key.
+    "rotating-current": ({}, True, []),
+    "rotating-previous": ({}, True, []),
     "unmanaged": ({}, False, ["unmanaged"]),
     "never-used": ({"last_used_at": None, "created_at": ago(60)}, True, ["never-used"]),
     "young-unused": ({"last_used_at": None, "created_at": ago(2)}, True, []),
@@ -79,11 +82,25 @@ def seeded(emulator: EmulatorHandle, tmp_path: Path) -> tuple[dict[str, str], Pa
         fields = {k: v for k, v in {**TIDY, **changes, "name": name}.items() if v is not None}
         key = emulator.insert_key(organization_id=emulator.organization_id, **fields)
         ids[name] = key["id"]
+        if managed and name.startswith("rotating-"):
+            continue
         if managed:
             kind = "edgee:index:ApiKey" if n % 2 else "pulumi-python:dynamic/edgee:ApiKey"
             resources.append(
                 {"urn": f"urn:pulumi:prod::platform::{kind}::key{n}", "type": kind, "id": key["id"]}
             )
+    rotating = "edgee:index:RotatingApiKey"
+    resources.append(
+        {
+            "urn": f"urn:pulumi:prod::platform::{rotating}::rotating",
+            "type": rotating,
+            "id": "rotating-0123456789abcdef",
+            "outputs": {
+                "keyId": ids["rotating-current"],
+                "previousKeyId": ids["rotating-previous"],
+            },
+        }
+    )
     export = tmp_path / "prod.json"
     export.write_text(json.dumps({"version": 3, "deployment": {"resources": resources}}))
     return ids, export

@@ -159,7 +159,8 @@ def render(report: Report) -> str:
         f"scenarios with a second stack of identical keys: {mixed['second stack']} (creates "
         f"of both stacks in flight at once: {mixed['second stack, creates at once']}); with "
         f"a command pointed at another organization: {mixed['other organization']}; of "
-        f"RotatingApiKey resources: {mixed['rotating keys']}"
+        f"RotatingApiKey resources: {mixed['rotating keys']} (holding a previous key after a "
+        f"rotation at some step: {mixed['rotating keys, previous key held']})"
     )
     if report.manual_cleanups:
         total = sum(report.manual_cleanups.values())

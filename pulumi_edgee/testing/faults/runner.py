@@ -434,6 +434,8 @@ class _ScenarioRun:
             live = self.own_keys()
             if not self.remove_leftovers(number, live):
                 break
+        if any(r.outputs.get("previousKeyId") for _, r in self.stack.all()):
+            self.mixed.add("rotating keys, previous key held")
         found = inconsistencies(
             self.stack,
             live,
