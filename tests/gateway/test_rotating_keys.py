@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from pulumi_edgee import times
-from pulumi_edgee.testing import EmulatorClient
+from pulumi_edgee.testing import EmulatorClient, ProviderCallError
 from pulumi_edgee.testing.gateway import GatewayOutcome
 
-from .rotating import DOORS, Rotating
+from .rotating import DOORS, PluginDoor, Rotating
 from .standin import ORGANIZATION, TOKEN, serve_stand_in
 
 DAY = timedelta(days=1)
@@ -306,3 +306,15 @@ def test_an_interrupted_rotation_never_loses_the_current_key(rotating: Rotating)
     assert env.up(keys).ops == {"backend": "update"}
     assert set(env.live()) == {done["keyId"]}
     assert answered(env.ask(str(done["key"])))
+
+
+def test_a_rotating_key_cannot_be_imported_by_id() -> None:
+    """Its keys are known only to the stack that made it: `pulumi import` (the plugin's
+    Read with an id alone) says what to do instead, and changes nothing."""
+    with serve_stand_in() as stand_in:
+        door = PluginDoor(stand_in.url)
+        key = stand_in.create_key(name="existing")
+        with pytest.raises(ProviderCallError, match="declare one with `adopt_id`"):
+            door.engine.import_("backend", key["id"], {"name": "existing"})
+        assert [k["id"] for k in stand_in.http.get("/_emulator/keys").json()["keys"]] == [key["id"]]
+        assert key["key"] not in str(door.serialized())
