@@ -263,7 +263,8 @@ ROTATING_PROPS: tuple[Prop, ...] = (
     Prop("keyId", "key_id", "string", Change.OUTPUT_ONLY,
          "Id of the current key (the one `key` is the secret of)."),
     Prop("rotatedAt", "rotated_at", "string", Change.OUTPUT_ONLY,
-         "When the current key was made (ISO 8601, UTC): the last rotation, or the create."),
+         "When the current key was made (ISO 8601, UTC, by the clock of the machine running "
+         "Pulumi): the last rotation, or the create."),
     Prop("previousKeyId", "previous_key_id", "string", Change.OUTPUT_ONLY,
          "Id of the previous key during a grace period; empty outside one."),
     Prop("previousRetiresAt", "previous_retires_at", "string", Change.OUTPUT_ONLY,

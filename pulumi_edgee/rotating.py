@@ -3,9 +3,13 @@ previous key, so that a rotation leaves the old key working for `grace_days` whi
 consumers move to the new one.
 
 A replacement cannot do that (the engine deletes the old resource at the end of the same
-`up`), so a rotation here is an update in place. Keys are made with `ApiKey`'s create
-(markers: a create whose outcome is unknown takes exactly its own key) and deleted with
-its delete (a 404 believed only once the list confirms it).
+`up`), so a rotation here is an update in place. Its time, `rotatedAt`, is the clock of the
+machine running Pulumi, as is every decision's "now": a grace period is not shortened by
+a Console clock that is off (only the idle rule reads a Console time, `last_used_at`).
+
+Keys are made with `ApiKey`'s create (markers: a create whose outcome is unknown takes
+exactly its own key) and deleted with its delete (a 404 believed only once the list
+confirms it).
 
 The order of writes keeps every key owned and the current one never lost. An update first
 deletes the key it lets go of (the previous key, when its time is up or when a rotation
@@ -265,7 +269,7 @@ def create(session: Session, props: Mapping[str, Any]) -> Found:
     spec = _spec(props)
     with session.writing() as accepted:
         live, secret = lifecycle.make_key(session, spec, accepted)
-    state = _state(props, live, secret, times.iso(live.created_at), {})
+    state = _state(props, live, secret, times.iso(datetime.now(timezone.utc)), {})
     return Found(f"{ID_PREFIX}{secrets.token_hex(8)}", state)
 
 
@@ -359,17 +363,18 @@ def update(
         with session.writing() as accepted:
             fresh = spec.model_copy(update={"adopt_id": None})
             live, secret = lifecycle.make_key(session, fresh, accepted)
+        rotated_at = datetime.now(timezone.utc)
         if current:
             expires_at = times.parse(olds.get("expiresAt"))
             previous = {
                 "previousKeyId": current,
                 "previousKey": wrap_rpc_secret(lifecycle.plain(olds.get("key"))),
                 "previousRetiresAt": times.iso(
-                    _retires_at(live.created_at, spec.grace_days, expires_at)
+                    _retires_at(rotated_at, spec.grace_days, expires_at)
                 ),
                 "previousLastUsedAt": olds.get("lastUsedAt"),
             }
-        return _state(news, live, secret, times.iso(live.created_at), previous)
+        return _state(news, live, secret, times.iso(rotated_at), previous)
     kept = lifecycle.update(session, str(current), olds, news)
     kept.update({"keyId": current, "rotatedAt": olds.get("rotatedAt"), **previous})
     return lifecycle.key_state(kept, news, _SETTINGS)

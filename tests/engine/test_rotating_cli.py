@@ -2,15 +2,16 @@
 (Python): a stack whose `rotatedAt` is older than `rotate_every_days` rotates on `up`, keeps
 the previous key until `previousRetiresAt`, and the next `up` after it deletes that key.
 
-Time passes as for a real stack: the key is made with the Console's clock moved back (its
-`created_at`, hence `rotatedAt`, is old), and the grace period ends by moving the state's
-`previousRetiresAt` back with `pulumi stack export` / `pulumi stack import`."""
+Time passes through the state's timestamps, moved back with `pulumi stack export` /
+`pulumi stack import`: `rotatedAt` to age the key, `previousRetiresAt` to end the grace
+period."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from pulumi_edgee.testing import EmulatorHandle
 from pulumi_edgee.testing.cli import CliStack, PulumiCli
 
 PROGRAMS = Path(__file__).parent / "programs"
-DAY = 86400
 
 
 @pytest.fixture(params=["rotating_yaml", "rotating_python"])
@@ -45,12 +45,12 @@ def _backend(stack: CliStack) -> dict[str, object]:
     return outputs
 
 
-def _end_grace(stack: CliStack, tmp_path: Path) -> None:
-    """Move `previousRetiresAt` a minute into the past in the checkpoint."""
+def _set_time(stack: CliStack, tmp_path: Path, name: str, value: str) -> None:
+    """Set the key's `name` output (a time) in the checkpoint."""
     document = stack.export()
     for resource in document["deployment"]["resources"]:
-        if "previousRetiresAt" in resource.get("outputs", {}):
-            resource["outputs"]["previousRetiresAt"] = "2000-01-01T00:00:00Z"
+        if name in resource.get("outputs", {}):
+            resource["outputs"][name] = value
     edited = tmp_path / "state.json"
     edited.write_text(json.dumps(document))
     stack.run("stack", "import", "--file", str(edited))
@@ -59,11 +59,10 @@ def _end_grace(stack: CliStack, tmp_path: Path) -> None:
 def test_an_old_key_rotates_and_its_previous_key_is_deleted_after_the_grace_period(
     stack: CliStack, emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
-    emulator.set_clock_offset(-11 * DAY)  # made 11 days ago: due
-    try:
-        stack.up()
-    finally:
-        emulator.set_clock_offset(0)
+    stack.up()
+    assert stack.preview().changes() == {}, "a new key is not due"
+    eleven_days_ago = datetime.now(timezone.utc) - timedelta(days=11)
+    _set_time(stack, tmp_path, "rotatedAt", eleven_days_ago.strftime("%Y-%m-%dT%H:%M:%SZ"))
     first = _backend(stack)
     resource_id = stack.resources()["backend"]["id"]
 
@@ -87,7 +86,7 @@ def test_an_old_key_rotates_and_its_previous_key_is_deleted_after_the_grace_peri
     assert {k["id"] for k in emulator.keys()} == {first["keyId"], rotated["keyId"]}
 
     # The first `up` after `previousRetiresAt` deletes it.
-    _end_grace(stack, tmp_path)
+    _set_time(stack, tmp_path, "previousRetiresAt", "2000-01-01T00:00:00Z")
     retired = stack.up()
     assert retired.changes() == {"backend": "update"}
     assert f"deletes its previous key {first['keyId']}: its grace period ended" in retired.output

@@ -2,10 +2,10 @@
 dynamic provider under an unchanged Python program (`ProgramRunner`) or the plugin
 (`PluginEngine`), each with a provider process per command, as the Pulumi CLI runs them.
 
-Time passes as it does for a real stack: keys are made in the past by moving the Console's
-clock back while `up` runs (the Console stamps `created_at`, so `rotatedAt` follows), and
-a grace period ends by moving the state's `previousRetiresAt` back, as
-`pulumi stack export`/`import` would.
+Time passes as it does for a real stack, through the state's timestamps (as `pulumi stack
+export`/`import` would move them): a key ages by moving `rotatedAt` back, a grace period
+ends by moving `previousRetiresAt` back. A key's use at the Gateway is stamped by the
+Console's clock, which the test can move back too (`made_ago`).
 """
 
 from __future__ import annotations
@@ -178,10 +178,9 @@ class Rotating:
         finally:
             self.stand_in.clock.offset = timedelta()
 
-    def up(self, keys: dict[str, dict[str, Any]], *, age: timedelta | None = None) -> Outcome:
-        """`pulumi up`, which must succeed; with `age`, at a Console clock that far back."""
-        with self.made_ago(age or timedelta()):
-            done = self.door.up(keys)
+    def up(self, keys: dict[str, dict[str, Any]]) -> Outcome:
+        """`pulumi up`, which must succeed."""
+        done = self.door.up(keys)
         assert done.error is None, done.error
         self._record(done)
         return done
@@ -204,6 +203,10 @@ class Rotating:
 
     def ask(self, secret: str) -> GatewayOutcome:
         return ask_gateway(self.stand_in.url, secret, MODEL)
+
+    def rotated_ago(self, name: str, ago: timedelta) -> None:
+        """Move the state's `rotatedAt` back: the current key is `ago` old."""
+        self.door.state(name).outputs["rotatedAt"] = _iso(datetime.now(timezone.utc) - ago)
 
     def end_grace(self, name: str, *, ago: timedelta = timedelta(minutes=1)) -> None:
         """Move the state's `previousRetiresAt` into the past (an edited checkpoint)."""

@@ -52,7 +52,8 @@ def test_a_rotation_keeps_the_previous_key_until_its_grace_period_ends(
 ) -> None:
     env = rotating
     keys = {"backend": MONTHLY}
-    env.up(keys, age=11 * DAY)
+    env.up(keys)
+    env.rotated_ago("backend", 11 * DAY)
     made = dict(env.outputs("backend"))
     resource_id = env.door.state("backend").id
     first = str(made["key"])
@@ -122,12 +123,14 @@ def test_the_idle_rule_retires_an_unused_previous_key_and_not_a_used_one(
     env = rotating
     idle = {**MONTHLY, "grace_days": 7, "retire_when_idle_hours": 24}
     keys = {"busy": {**idle, "name": "busy"}, "quiet": {**idle, "name": "quiet"}}
-    env.up(keys, age=12 * DAY)
+    env.up(keys)
+    for name in keys:
+        env.rotated_ago(name, 12 * DAY)
     old = {name: dict(env.outputs(name)) for name in keys}
-    # Rotated 30 hours ago (the Console's clock): each old key is now the previous one.
-    assert env.up(keys, age=30 * HOUR).ops == {"busy": "update", "quiet": "update"}
+    assert env.up(keys).ops == {"busy": "update", "quiet": "update"}
     for name in keys:
         assert env.outputs(name)["previousKeyId"] == old[name]["keyId"]
+        env.rotated_ago(name, 30 * HOUR)  # each old key has been the previous one for 30 h
     # An hour ago, a consumer still used busy's previous key; nobody used quiet's.
     with env.made_ago(HOUR):
         assert answered(env.ask(str(old["busy"]["key"])))
@@ -182,7 +185,8 @@ def test_a_setting_that_would_replace_an_api_key_rotates_in_place(rotating: Rota
 def test_refresh_notices_keys_deleted_or_disabled_in_the_console(rotating: Rotating) -> None:
     env = rotating
     keys = {"backend": MONTHLY}
-    env.up(keys, age=11 * DAY)
+    env.up(keys)
+    env.rotated_ago("backend", 11 * DAY)
     env.up(keys)
     held = dict(env.outputs("backend"))
 
@@ -215,7 +219,8 @@ def test_refresh_notices_keys_deleted_or_disabled_in_the_console(rotating: Rotat
 def test_a_current_key_deleted_during_a_grace_period_is_made_again(rotating: Rotating) -> None:
     env = rotating
     keys = {"backend": MONTHLY}
-    env.up(keys, age=11 * DAY)
+    env.up(keys)
+    env.rotated_ago("backend", 11 * DAY)
     env.up(keys)
     held = dict(env.outputs("backend"))
     env.stand_in.delete_key(held["keyId"])
@@ -271,8 +276,10 @@ def test_an_interrupted_rotation_never_loses_the_current_key(rotating: Rotating)
     env = rotating
     admin = console(env)
     keys = {"backend": MONTHLY}
-    env.up(keys, age=22 * DAY)
-    env.up(keys, age=11 * DAY)  # rotated 11 days ago: due again, with a previous key
+    env.up(keys)
+    env.rotated_ago("backend", 22 * DAY)
+    env.up(keys)  # rotated: a previous key is held
+    env.rotated_ago("backend", 11 * DAY)  # and due again
     held = dict(env.outputs("backend"))
     assert held.get("previousKeyId")
 
