@@ -214,8 +214,9 @@ def resource_description(row: registry.Resource) -> str:
     if len(secrets) == 1:
         parts.append(f"Its secret, {secrets[0]}, is always a Pulumi secret.")
     elif secrets:
-        parts.append(f"Its secrets, {', '.join(secrets[:-1])} and {secrets[-1]}, are always "
-                     "Pulumi secrets.")
+        parts.append(
+            f"Its secrets, {', '.join(secrets[:-1])} and {secrets[-1]}, are always Pulumi secrets."
+        )
     if row.replace_props:
         parts.append(
             f"Changing {_or_list(list(row.replace_props))} replaces the key (the new key "
