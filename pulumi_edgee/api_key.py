@@ -91,19 +91,8 @@ class ApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=API_KEY.name):
             "rotate_before_expiry_days": rotate_before_expiry_days,
             "rotate_every_days": rotate_every_days,
         }
-        if args is not None:
-            given = sorted(k for k, v in keywords.items() if v is not None)
-            if given:
-                raise TypeError(
-                    f"ApiKey {resource_name!r}: pass either `args` or keyword arguments, "
-                    f"not both (got args and {', '.join(given)})"
-                )
-            keywords = {f.name: getattr(args, f.name) for f in fields(args)}
-        if keywords["name"] is None and not (opts is not None and opts.id is not None):
-            raise TypeError(f"ApiKey {resource_name!r}: missing required argument `name`")
-        props: dict[str, Any] = {**keywords, **dict.fromkeys(OUTPUT_ONLY_PYTHON)}
-        if not plain_inputs(keywords):
-            props[SECRET_INPUTS] = secret_inputs(keywords)
+        by_id = opts is not None and opts.id is not None
+        props = registered_props("ApiKey", resource_name, keywords, args, OUTPUT_ONLY_PYTHON, by_id)
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
         super().__init__(
             ApiKeyProvider(),
@@ -132,9 +121,31 @@ class ApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=API_KEY.name):
         return WIRE_TO_PYTHON.get(prop, prop)
 
 
-def plain_inputs(keywords: dict[str, Any]) -> bool:
-    """Whether every input is a plain value (none of them can be a secret)."""
-    return all(map(_plain, keywords.values()))
+def registered_props(
+    kind: str,
+    resource_name: str,
+    keywords: dict[str, Any],
+    args: Any,
+    outputs: Sequence[str],
+    by_id: bool = False,
+) -> dict[str, Any]:
+    """The properties a resource of `kind` registers: its keyword arguments or its args
+    object (not both), `name` required unless it is read by id, every output unset, and
+    the names of the inputs given as secrets."""
+    if args is not None:
+        given = sorted(k for k, v in keywords.items() if v is not None)
+        if given:
+            raise TypeError(
+                f"{kind} {resource_name!r}: pass either `args` or keyword arguments, "
+                f"not both (got args and {', '.join(given)})"
+            )
+        keywords = {f.name: getattr(args, f.name) for f in fields(args)}
+    if keywords["name"] is None and not by_id:
+        raise TypeError(f"{kind} {resource_name!r}: missing required argument `name`")
+    props: dict[str, Any] = {**keywords, **dict.fromkeys(outputs)}
+    if not all(map(_plain, keywords.values())):
+        props[SECRET_INPUTS] = _secret_inputs(keywords)
+    return props
 
 
 def _plain(value: Any) -> bool:
@@ -144,7 +155,7 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def secret_inputs(keywords: dict[str, Any]) -> pulumi.Output[list[str]]:
+def _secret_inputs(keywords: dict[str, Any]) -> pulumi.Output[list[str]]:
     """The wire names of the inputs given as secrets, for the provider to keep their
     values out of its messages (a dynamic provider receives them plain; see
     `redaction`). Itself no secret: names only."""

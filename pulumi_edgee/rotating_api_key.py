@@ -7,17 +7,15 @@ camelCase in state); imported by every program that uses it, so it imports nothi
 
 # No `from __future__ import annotations`: see api_key.py (the SDK reads these hints).
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import pulumi
 import pulumi.dynamic
 
-from .api_key import plain_inputs, secret_inputs
+from .api_key import registered_props
 from .properties import (
     PYTHON_TO_WIRE,
     ROTATING_PROPS,
-    SECRET_INPUTS,
     WIRE_TO_PYTHON,
     output_only_python,
 )
@@ -111,19 +109,8 @@ class RotatingApiKey(pulumi.dynamic.Resource, module=PACKAGE, name=ROTATING_API_
             "grace_days": grace_days,
             "retire_when_idle_hours": retire_when_idle_hours,
         }
-        if args is not None:
-            given = sorted(k for k, v in keywords.items() if v is not None)
-            if given:
-                raise TypeError(
-                    f"RotatingApiKey {resource_name!r}: pass either `args` or keyword "
-                    f"arguments, not both (got args and {', '.join(given)})"
-                )
-            keywords = {f.name: getattr(args, f.name) for f in fields(args)}
-        if keywords["name"] is None:
-            raise TypeError(f"RotatingApiKey {resource_name!r}: missing required argument `name`")
-        props: dict[str, Any] = {**keywords, **dict.fromkeys(output_only_python(ROTATING_PROPS))}
-        if not plain_inputs(keywords):
-            props[SECRET_INPUTS] = secret_inputs(keywords)
+        outputs = output_only_python(ROTATING_PROPS)
+        props = registered_props("RotatingApiKey", resource_name, keywords, args, outputs)
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key", "previous_key"])
         super().__init__(
             RotatingApiKeyProvider(),

@@ -42,6 +42,14 @@ def answered(outcome: GatewayOutcome) -> bool:
     return outcome.answered and outcome.text == "ping"
 
 
+def rotated_once(env: Rotating, keys: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Make `backend`, age it past `rotate_every_days` and rotate it: its outputs then."""
+    env.up(keys)
+    env.rotated_ago("backend", 11 * DAY)
+    assert env.up(keys).ops == {"backend": "update"}
+    return dict(env.outputs("backend"))
+
+
 def console(env: Rotating) -> EmulatorClient:
     return EmulatorClient(env.stand_in.url, TOKEN, ORGANIZATION)
 
@@ -185,10 +193,7 @@ def test_a_setting_that_would_replace_an_api_key_rotates_in_place(rotating: Rota
 def test_refresh_notices_keys_deleted_or_disabled_in_the_console(rotating: Rotating) -> None:
     env = rotating
     keys = {"backend": MONTHLY}
-    env.up(keys)
-    env.rotated_ago("backend", 11 * DAY)
-    env.up(keys)
-    held = dict(env.outputs("backend"))
+    held = rotated_once(env, keys)
 
     # The previous key deleted in the Console: refresh says so and forgets it.
     env.stand_in.delete_key(held["previousKeyId"])
@@ -206,7 +211,8 @@ def test_refresh_notices_keys_deleted_or_disabled_in_the_console(rotating: Rotat
     assert env.up(keys).ops == {"backend": "update"}
     assert answered(env.ask(str(held["key"])))
 
-    # The current key deleted: the resource stays and the next `up` makes a new key.
+    # The current key deleted too: with no key left, the resource leaves the stack and the
+    # next `up` makes a new one.
     env.stand_in.delete_key(held["keyId"])
     refreshed = env.door.refresh()
     assert "its keys no longer exist in the Console" in refreshed.logs
@@ -219,10 +225,7 @@ def test_refresh_notices_keys_deleted_or_disabled_in_the_console(rotating: Rotat
 def test_a_current_key_deleted_during_a_grace_period_is_made_again(rotating: Rotating) -> None:
     env = rotating
     keys = {"backend": MONTHLY}
-    env.up(keys)
-    env.rotated_ago("backend", 11 * DAY)
-    env.up(keys)
-    held = dict(env.outputs("backend"))
+    held = rotated_once(env, keys)
     env.stand_in.delete_key(held["keyId"])
     refreshed = env.door.refresh()
     assert f"its current key {held['keyId']} no longer exists in the Console" in refreshed.logs
