@@ -286,18 +286,25 @@ class ConsoleClient:
         empty = 0
         started = time.time()
         for pages in range(MAX_PAGES):
+            ran_out = DeadlineExceededError(
+                "GET",
+                path,
+                may_have_been_sent=False,
+                detail=f"the key list did not end within {budget.describe()} "
+                f"({pages} pages, {len(keys)} keys read)",
+            )
             if budget.remaining() <= 0:
-                raise DeadlineExceededError(
-                    "GET",
-                    path,
-                    may_have_been_sent=False,
-                    detail=f"the key list did not end within {budget.describe()} "
-                    f"({pages} pages, {len(keys)} keys read)",
-                )
+                raise ran_out
             params: dict[str, Any] = {"limit": page_size}
             if cursor is not None:
                 params["cursor"] = cursor
-            response = self._request("GET", path, params=params)
+            try:
+                response = self._request("GET", path, params=params)
+            except DeadlineExceededError:
+                # The walk's budget may run out during a page: say so in the walk's words.
+                if budget.remaining() > 0:
+                    raise
+                raise ran_out from None
             raw_count = len(unreadable)
             items, cursor, has_more = _page(_json(response, "GET", path), path, unreadable)
             raw_count = len(unreadable) - raw_count

@@ -153,3 +153,25 @@ def test_endless_pages_stop_with_a_clear_error() -> None:
         with pytest.raises(UnexpectedResponseError, match="empty pages in a row"):
             c.list_api_keys()
     assert pages == 5
+
+
+@pytest.mark.slow
+def test_a_walk_that_runs_out_during_a_page_says_so_in_its_own_words() -> None:
+    """Whether the walk's budget ends between pages or inside one, one message."""
+    first = {"object": "list", "data": [], "has_more": True, "next_cursor": "c1"}
+    dripping = drip(b'{"data": []}' + b" " * 500, 0.1, stop_after=30)
+
+    def answer(connection: socket.socket, request: bytes) -> None:
+        if b"cursor=c1" in request:
+            dripping(connection, request)
+        else:
+            respond("200 OK", first)(connection)
+
+    with hostile_server(answer) as url, client(url, walk_deadline=1.5) as c:
+        started = time.monotonic()
+        with pytest.raises(
+            DeadlineExceededError,
+            match=r"did not end within the 1\.5 s walk deadline .* \(1 pages, 0 keys read\)",
+        ):
+            c.list_api_keys()
+        assert time.monotonic() - started < 4
