@@ -5,22 +5,23 @@
     python scripts/fault_scenarios.py --seed 1 --only 137 --verbose   # replay one scenario
     python scripts/fault_scenarios.py --scenarios 200 --json report.json
 
-A scenario is a small stack (one to three ApiKey resources) taken through a seeded
-sequence of commands: the first `pulumi up`, then in-place updates, replacements, added
-and removed resources and refreshes, and a final `pulumi destroy`. Before each command
-one or two fault rules are armed (429 bursts with `Retry-After`, 5xx, apply-then-fail,
-dropped connections, latency spikes, writes applied after the client gave up, 2xx answers
-that cannot be read, answers dripped a byte at a time, list pages that never end or
-that each hold a new key, updates acknowledged but not applied; on the paths that command
-uses or on any path), or the Console clock is skewed, or a key with odd fields or
-timestamps made by another tool appears in the organization, or renames are held and
-applied after their client gave up while every delete fails. Some scenarios
-also get a second stack in the same organization whose `up` of identical keys runs at
-the same time as a create step whose outcome the faults make unknown (it is destroyed
-when the scenario ends), or a refresh or destroy that first runs with the configuration
-pointing at another organization the token reaches. The harness runs each command,
-re-runs it as a user would, and checks the invariants its docstring lists; this script
-prints what it found, with a replay command per problem.
+A scenario is a small stack (one to three ApiKey or RotatingApiKey resources) taken
+through a seeded sequence of commands: the first `pulumi up`, then in-place updates,
+replacements, added and removed resources and refreshes, and a final `pulumi destroy`.
+Before each command one or two fault rules are armed (429 bursts with `Retry-After`,
+5xx, apply-then-fail, dropped connections, latency spikes, creates and deletes applied
+after the client gave up, 2xx answers that cannot be read, answers dripped a byte at a
+time, list pages that never end or that each hold a new key, updates acknowledged but
+not applied; on the paths that command uses or on any path), or the Console clock is
+skewed, or a key with odd fields or timestamps made by another tool appears in the
+organization, or renames are held and applied, within their deadline, after their client
+gave up while every delete fails. Some scenarios also get a second stack in the same
+organization whose `up` of identical keys runs at the same time as a create step whose
+outcome the faults make unknown (it is destroyed when the scenario ends), or a refresh
+or destroy that first runs with the configuration pointing at another organization the
+token reaches. The harness runs each command, re-runs it as a user would, and checks the
+invariants its docstring lists; this script prints what it found, with a replay command
+per problem.
 """
 
 from __future__ import annotations

@@ -160,3 +160,21 @@ def test_the_run_reports_a_command_the_other_organization_accepted(
     accepted = [p for p in report.problems if p.category == "wrong_organization_accepted"]
     assert {p.step for p in accepted} == {1}
     assert any(p.detail.endswith("the command succeeded") for p in accepted)
+
+
+def test_updates_are_held_only_within_their_deadline() -> None:
+    """An update applied past its deadline is outside the contract (reliability.md): the
+    generator holds creates and deletes past it, updates only as `held_rename`."""
+    faults = [
+        fault
+        for seed in (1, 2)
+        for index in range(400)
+        for step in generate_scenario(seed, index).steps
+        for fault in step.faults
+    ]
+    late = {fault.target for fault in faults if fault.kind == "late_apply"}
+    assert "create" in late
+    assert "update" not in late
+    held = [dict(fault.options) for fault in faults if fault.kind == "held_rename"]
+    assert held
+    assert all(options["delay_ms"] <= 1000 for options in held)

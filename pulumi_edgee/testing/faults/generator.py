@@ -143,6 +143,11 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
             options["drop"] = True
         else:
             options["status"] = rng.choice(_STATUSES)
+    elif kind == "late_apply" and target == "update":
+        # An update applied later than its deadline after it was sent could undo a later
+        # command's write: outside the contract (docs/internals/reliability.md), which
+        # no client can enforce without conditional writes. Its in-contract form:
+        return _held_rename(rng)
     elif kind == "late_apply":
         # Applied after the provider's 1 s request deadline (PROVIDER_BUDGETS).
         options["delay_ms"] = rng.randint(1200, 2000)
@@ -157,10 +162,7 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
     elif kind == "answer_unapplied":
         target = "update"  # a rename or an update acknowledged, not applied
     elif kind == "held_rename":
-        # Applied within the 1 s request deadline (PROVIDER_BUDGETS) after it was sent,
-        # often after its client gave up on it; every delete fails meanwhile.
-        options["delay_ms"] = rng.randint(600, 1000)
-        target, count = "update", rng.randint(1, 3)
+        return _held_rename(rng)
     elif kind == "clock_skew":
         options["offset_seconds"] = rng.choice((-3600, -600, -180, 180, 600))
         target, count = "any", None
@@ -168,6 +170,13 @@ def _random_fault(rng: random.Random, step: StepKind) -> Fault:
         options.update(rng.choice(_ODD_KEYS))
         target, count = "any", None
     return Fault(kind, target, count, tuple(sorted(options.items())))
+
+
+def _held_rename(rng: random.Random) -> Fault:
+    """An update applied within the 1 s request deadline (PROVIDER_BUDGETS) after it was
+    sent, often after its client gave up on it; every delete fails meanwhile."""
+    delay = (("delay_ms", rng.randint(600, 1000)),)
+    return Fault("held_rename", "update", rng.randint(1, 3), delay)
 
 
 def _unknown_outcome_faults(rng: random.Random) -> tuple[Fault, ...]:
