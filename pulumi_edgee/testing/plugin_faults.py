@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,7 +107,9 @@ def run_plugin_scenarios(scenarios: list[Scenario], *, workers: int = 4) -> Repo
             while True:
                 run_scenario(harness, todo.get_nowait(), report)
 
+    started = time.perf_counter()
     total = Report(seed=seed)
     for report in on_pool(harnesses, work, seed):
         total.merge(report)
+    total.elapsed = time.perf_counter() - started
     return total

@@ -37,6 +37,7 @@ def test_faults_fired_and_steps_failed_and_were_rerun(report: Report) -> None:
     assert sum(report.faults_fired.values()) >= SCENARIOS
     assert sum(report.failed_steps.values()) >= SCENARIOS // 5
     assert report.mixed_in["rotating keys, previous key held"] > 0, "rotations through the plugin"
+    assert report.elapsed > 1, "the run's time, as the report prints it"
 
 
 def test_every_invariant_holds_through_the_plugin(report: Report) -> None:
