@@ -106,6 +106,16 @@ def _key_from(response: httpx.Response, method: str, path: str) -> ApiKeyObject:
     return _parse_key(_json(response, method, path), method, path)
 
 
+def _walk_ran_out(path: str, budget: Budget, pages: int, keys: int) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        "GET",
+        path,
+        may_have_been_sent=False,
+        detail=f"the key list did not end within {budget.describe()} "
+        f"({pages} pages, {keys} keys read)",
+    )
+
+
 def _page(
     body: Any, path: str, unreadable: dict[str, str]
 ) -> tuple[list[ApiKeyObject], str | None, bool | None]:
@@ -286,15 +296,8 @@ class ConsoleClient:
         empty = 0
         started = time.time()
         for pages in range(MAX_PAGES):
-            ran_out = DeadlineExceededError(
-                "GET",
-                path,
-                may_have_been_sent=False,
-                detail=f"the key list did not end within {budget.describe()} "
-                f"({pages} pages, {len(keys)} keys read)",
-            )
             if budget.remaining() <= 0:
-                raise ran_out
+                raise _walk_ran_out(path, budget, pages, len(keys))
             params: dict[str, Any] = {"limit": page_size}
             if cursor is not None:
                 params["cursor"] = cursor
@@ -304,7 +307,7 @@ class ConsoleClient:
                 # The walk's budget may run out during a page: say so in the walk's words.
                 if budget.remaining() > 0:
                     raise
-                raise ran_out from None
+                raise _walk_ran_out(path, budget, pages, len(keys)) from None
             raw_count = len(unreadable)
             items, cursor, has_more = _page(_json(response, "GET", path), path, unreadable)
             raw_count = len(unreadable) - raw_count
